@@ -1,0 +1,54 @@
+# otlatent: `make reproduce` runs the study, `make test` checks it. Both create the environment when missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PRESET ?= cpu
+# Figures of the committed (cpu) preset go to figures/; other presets write under build/<preset>/figures.
+FIGURES ?= $(if $(filter cpu,$(PRESET)),figures,build/$(PRESET)/figures)
+ARCHIVES ?=
+NB ?=
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup reproduce test test-lib test-notebooks data lab bench clean help
+
+help:
+	@echo "make reproduce [PRESET=smoke|cpu|paper] [NB='01 03']  run the notebooks with papermill"
+	@echo "make test                                         pytest + nbval over every notebook (smoke preset)"
+	@echo "make data [ARCHIVES=dir]                          download datasets / unpack local archives"
+	@echo "make lab                                          JupyterLab on the notebooks"
+	@echo "make bench                                        run the benchmark scripts"
+	@echo "make clean                                        remove build/ (not data/, not .venv/)"
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+reproduce: setup
+	OTLATENT_FIGURES=$(abspath $(FIGURES)) $(PY) -m otlatent.notebooks reproduce --preset $(PRESET) $(if $(NB),--only $(NB))
+
+test: test-lib test-notebooks
+
+test-lib: setup
+	MPLBACKEND=Agg OTLATENT_FIGURES=$(abspath build/ci/figures) $(PY) -m pytest tests
+
+test-notebooks: setup
+	OTLATENT_FIGURES=$(abspath build/ci/figures) $(PY) -m otlatent.notebooks prepare --preset smoke --out build/ci $(if $(NB),--only $(NB))
+	OTLATENT_FIGURES=$(abspath build/ci/figures) $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 build/ci
+
+data: setup
+	$(PY) -m otlatent.fetch $(if $(ARCHIVES),--archives $(ARCHIVES))
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks
+
+bench: setup
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf build

@@ -1,0 +1,131 @@
+"""Presets, dataset names and the study's folders.
+
+Every size in a notebook (sample counts, iterations, batch sizes, resolution) is
+read from one :class:`Preset`; the notebook's papermill ``parameters`` cell only
+names the preset.  Three presets exist:
+
+``smoke``
+    CI: seconds per notebook, checks the plumbing, not the science.
+``cpu``
+    A 2-core laptop or a classroom: real results in minutes per notebook.
+    The committed notebooks and figures come from this preset.
+``paper``
+    The paper's scale, meant for a GPU.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+__all__ = [
+    "Preset", "PRESETS", "get_preset", "DATASETS", "check_dataset",
+    "project_root", "data_root", "figures_root", "build_root",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """Sizes for one scale of the study.
+
+    Attributes
+    ----------
+    name, description : str
+        The preset's name and what it is for.
+    n_sim : int
+        Monte Carlo draws for the latent-space simulations (pairs of latents
+        for Figures 1-2 and Table 1 of the paper, samples for 1-D OT demos).
+    n_brute : int
+        Points per side for brute-force searches over permutations (factorial cost:
+        keep it small).
+    n_lp : int
+        Points per side for the discrete Kantorovich linear programs.
+    grid : int
+        Points on plotting grids (densities, CDFs, transport maps).
+    """
+
+    name: str
+    description: str
+    n_sim: int
+    n_brute: int
+    n_lp: int
+    grid: int
+
+    def summary(self) -> str:
+        fields = (f.name for f in dataclasses.fields(self) if f.name not in ("name", "description"))
+        return ", ".join(f"{k}={getattr(self, k):,}" for k in fields)
+
+
+PRESETS: dict[str, Preset] = {
+    "smoke": Preset(
+        name="smoke",
+        description="CI plumbing check: seconds per notebook, numbers are noisy",
+        n_sim=20_000, n_brute=5, n_lp=20, grid=201,
+    ),
+    "cpu": Preset(
+        name="cpu",
+        description="laptop / classroom: real results in minutes per notebook on 2 cores",
+        n_sim=1_000_000, n_brute=7, n_lp=60, grid=801,
+    ),
+    "paper": Preset(
+        name="paper",
+        description="the paper's scale, for a GPU machine",
+        n_sim=1_000_000, n_brute=8, n_lp=200, grid=2001,
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    """Return the preset called ``name``; unknown names raise ``ValueError`` listing the valid ones."""
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown preset {name!r}: valid presets are {', '.join(map(repr, PRESETS))}"
+        ) from None
+
+
+#: Datasets the study knows by name.  ``synthetic`` is procedural and always available.
+DATASETS: tuple[str, ...] = ("synthetic", "mnist", "lfw", "celeba", "lsun", "lld")
+
+
+def check_dataset(name: str) -> str:
+    """Validate a dataset name; unknown names raise ``ValueError`` listing the valid ones."""
+    if name not in DATASETS:
+        raise ValueError(
+            f"unknown dataset {name!r}: valid datasets are {', '.join(map(repr, DATASETS))}"
+        )
+    return name
+
+
+def project_root() -> Path:
+    """The checkout this package was installed from (editable install), else the working directory."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "lib" / "otlatent").is_dir():
+            return parent
+    return Path.cwd()
+
+
+def _env_path(var: str, default: Path) -> Path:
+    """``$var`` if set (a relative path is taken from the project root, not the kernel's cwd), else ``default``."""
+    value = os.environ.get(var)
+    if not value:
+        return default
+    path = Path(value).expanduser()
+    return (path if path.is_absolute() else project_root() / path).resolve()
+
+
+def data_root() -> Path:
+    """Datasets, caches and checkpoints: ``$OTLATENT_DATA``, default ``<project>/data`` (ignored by git)."""
+    return _env_path("OTLATENT_DATA", project_root() / "data")
+
+
+def figures_root() -> Path:
+    """Figures and tables: ``$OTLATENT_FIGURES``, default ``<project>/figures``."""
+    return _env_path("OTLATENT_FIGURES", project_root() / "figures")
+
+
+def build_root() -> Path:
+    """Executed notebooks and other generated files: ``$OTLATENT_BUILD``, default ``<project>/build``."""
+    return _env_path("OTLATENT_BUILD", project_root() / "build")

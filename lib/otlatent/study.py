@@ -1,0 +1,115 @@
+"""What every notebook does first: check its parameters, seed, pick a device, say where data comes from."""
+from __future__ import annotations
+
+import dataclasses
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .config import Preset, check_dataset, data_root, figures_root, get_preset
+from .reporting import save_table, savefig
+from .runtime import pick_device, seed_everything
+
+__all__ = ["Study", "start"]
+
+
+@dataclasses.dataclass
+class Study:
+    """The context of one notebook run (returned by :func:`start`).
+
+    Attributes
+    ----------
+    notebook : str
+        The notebook's number and topic, e.g. ``"01_optimal_transport_1d"``.
+    preset : Preset
+        All sizes for this run.
+    seed : int
+        The seed every random draw of the notebook derives from.
+    rng : numpy.random.Generator
+        A generator seeded with ``seed``.
+    device : str
+        Where torch computations run.
+    dataset : str or None
+        The dataset this run uses, ``None`` for simulation-only notebooks.
+    fig_dir, table_dir : Path
+        Where :meth:`savefig` and :meth:`save_table` write.
+    """
+
+    notebook: str
+    preset: Preset
+    seed: int
+    rng: np.random.Generator
+    device: str
+    dataset: str | None
+    fig_dir: Path
+    table_dir: Path
+    _figures: int = 0
+    _tables: int = 0
+
+    @property
+    def number(self) -> str:
+        return self.notebook.split("_", 1)[0]
+
+    def savefig(self, fig, name: str, caption: str | None = None) -> None:
+        """Save ``fig`` as ``<fig_dir>/<NN>_<name>.png`` and show it with a numbered caption."""
+        self._figures += 1
+        label = f"**Figure {self.number}.{self._figures}.**"
+        savefig(fig, self.fig_dir / f"{self.number}_{name}",
+                       caption=f"{label} {caption}" if caption else None)
+
+    def save_table(self, df, name: str, caption: str | None = None, **kwargs) -> None:
+        """Save ``df`` as ``<table_dir>/<NN>_<name>[_<dataset>].csv`` and ``.md`` and show it."""
+        self._tables += 1
+        label = f"**Table {self.number}.{self._tables}.**"
+        suffix = f"_{self.dataset}" if self.dataset else ""
+        save_table(df, self.table_dir / f"{self.number}_{name}{suffix}",
+                          caption=f"{label} {caption}" if caption else None, **kwargs)
+
+
+def start(notebook: str, preset: str, seed: int = 0, dataset: str | None = None,
+          device: str | None = None, quiet: bool = False) -> Study:
+    """Validate a notebook's parameters and set up its run.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's file stem, e.g. ``"01_optimal_transport_1d"``.
+    preset : str
+        ``"smoke"``, ``"cpu"`` or ``"paper"`` (see :mod:`otlatent.config`).
+    seed : int
+        Seeds Python, NumPy and torch.
+    dataset : str, optional
+        A name from :data:`otlatent.config.DATASETS`; ``None`` for notebooks that
+        simulate their own samples.
+    device : str, optional
+        Overrides the automatic choice (cuda, then mps, then cpu).
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset or dataset, listing the valid names.
+    """
+    cfg = get_preset(preset)
+    if dataset is not None:
+        check_dataset(dataset)
+    rng = seed_everything(seed)
+    dev = pick_device(device)
+    sub = dataset if dataset is not None else "simulations"
+    study = Study(notebook=notebook, preset=cfg, seed=int(seed), rng=rng, device=dev, dataset=dataset,
+                  fig_dir=figures_root() / sub, table_dir=figures_root() / "tables")
+    if not quiet:
+        if dataset is None:
+            data_line = "none needed: this notebook simulates all of its samples"
+        elif dataset == "synthetic":
+            data_line = ("the study's embedded procedural dataset 'synthetic' "
+                         "(generated on this machine, no download)")
+        else:
+            data_line = f"{dataset!r} under {data_root()}"
+        print(f"otlatent {__version__} | notebook {notebook} | python {platform.python_version()}")
+        print(f"data:    {data_line}")
+        print(f"preset:  {cfg.name} ({cfg.description})")
+        print(f"         {cfg.summary()}")
+        print(f"seed:    {seed} | device: {dev} | figures -> {study.fig_dir}")
+    return study

@@ -1,0 +1,197 @@
+"""The study's plumbing: dependency lists, notebook sources, parameters, presets, folders, data fetching."""
+import ast
+import io
+import json
+import re
+import tarfile
+import tomllib
+from pathlib import Path
+
+import jupytext
+import pytest
+
+import otlatent
+from otlatent import config, data, fetch, notebooks, runtime
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _requirement_names(lines):
+    return {re.split(r"[<>=!~ \[]", line.strip(), maxsplit=1)[0].lower() for line in lines}
+
+
+def test_environment_yml_matches_pyproject():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pip_block = (ROOT / "environment.yml").read_text().split("- pip:", 1)[1]
+    pip_reqs = [line.strip()[2:] for line in pip_block.splitlines() if line.strip().startswith("- ")]
+    assert "-e ." in pip_reqs, "environment.yml must install the otlatent package itself"
+    pip_reqs.remove("-e .")
+    assert sorted(pip_reqs) == sorted(pyproject), "environment.yml and pyproject.toml list different requirements"
+    assert {"torch", "torchvision", "papermill", "nbval", "seaborn", "pandas", "jupyterlab"} <= _requirement_names(pyproject)
+
+
+def test_torch_213_is_excluded():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    torch_req = next(d for d in deps if d.startswith("torch>") or d.startswith("torch="))
+    assert "!=2.13.*" in torch_req
+
+
+def _sources():
+    return notebooks.notebook_sources()
+
+
+def test_every_notebook_has_source_and_executed_copy():
+    sources = _sources()
+    assert sources, "no notebook sources found"
+    for source in sources:
+        assert source.with_suffix(".ipynb").exists(), f"{source.name} has no committed .ipynb"
+
+
+@pytest.mark.parametrize("source", _sources(), ids=lambda p: p.stem)
+def test_ipynb_is_in_sync_with_source(source):
+    """The committed notebook's cells are the .py source's cells (plus papermill's injected parameters)."""
+    src = [c.source.strip() for c in jupytext.read(source).cells]
+    ipynb = jupytext.read(source.with_suffix(".ipynb"))
+    executed = [c.source.strip() for c in ipynb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    assert executed == src, f"{source.with_suffix('.ipynb').name} is stale: run `make reproduce NB={source.stem[:2]}`"
+
+
+@pytest.mark.parametrize("source", _sources(), ids=lambda p: p.stem)
+def test_notebook_structure(source):
+    nb = jupytext.read(source)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1, "exactly one cell tagged 'parameters'"
+    assert code[0] is params[0], "the parameters cell is the first code cell"
+    tree = ast.parse(params[0].source)
+    for node in tree.body:
+        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), (
+            f"parameters cell must hold literal assignments only, got {ast.unparse(node)!r}")
+    names = {t.id for node in tree.body for t in node.targets}
+    assert {"preset", "seed"} <= names
+    assert f'otlatent.start("{source.stem}"' in code[1].source, "second code cell must call otlatent.start"
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert markdown[0].startswith(f"# {source.stem[:2]} "), "title first"
+    assert any("What you will learn" in m for m in markdown[:2])
+    assert any(m.lstrip("# ").startswith("Summary") for m in markdown), "a Summary section"
+    assert any("Exercise" in m for m in markdown), "exercises"
+
+
+@pytest.mark.parametrize("source", _sources(), ids=lambda p: p.stem)
+def test_committed_notebook_has_outputs_and_no_errors(source):
+    nb = json.loads(source.with_suffix(".ipynb").read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    outputs = [o for c in code for o in c.get("outputs", [])]
+    assert outputs, "committed notebook has no outputs: run `make reproduce`"
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    injected = [c for c in code if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert all('preset = "cpu"' in "".join(c["source"]) for c in injected), "committed copy must be a cpu run"
+
+
+def test_presets_are_complete_and_ordered():
+    assert set(config.PRESETS) == {"smoke", "cpu", "paper"}
+    for name, preset in config.PRESETS.items():
+        assert preset.name == name
+    smoke, cpu = config.PRESETS["smoke"], config.PRESETS["cpu"]
+    assert smoke.n_sim <= cpu.n_sim
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(preset="large"), "valid presets are 'smoke', 'cpu', 'paper'"),
+    (dict(preset="smoke", dataset="cifar"), "valid datasets are 'synthetic'"),
+    (dict(preset="smoke", seed=-1), "seed"),
+    (dict(preset="smoke", device="tpu"), "not available"),
+])
+def test_start_rejects_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        otlatent.start("99_test", quiet=True, **kwargs)
+
+
+def test_start_prints_data_source(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("OTLATENT_FIGURES", str(tmp_path))
+    study = otlatent.start("99_test", preset="smoke", dataset="synthetic")
+    out = capsys.readouterr().out
+    assert "embedded procedural dataset" in out.splitlines()[1]
+    assert study.fig_dir == tmp_path / "synthetic"
+    otlatent.start("99_test", preset="smoke")
+    assert "simulates all of its samples" in capsys.readouterr().out
+
+
+def test_seed_everything_is_reproducible():
+    import torch
+
+    a = (runtime.seed_everything(3).normal(size=3), torch.randn(3))
+    b = (runtime.seed_everything(3).normal(size=3), torch.randn(3))
+    assert (a[0] == b[0]).all() and torch.equal(a[1], b[1])
+
+
+def test_relative_env_paths_are_taken_from_project_root(monkeypatch):
+    monkeypatch.setenv("OTLATENT_DATA", "somewhere/data")
+    assert config.data_root() == config.project_root() / "somewhere" / "data"
+
+
+def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
+    target = tmp_path / "ckpt.pt"
+    runtime.save_checkpoint({"step": 1}, target)
+
+    def broken(tmp):
+        tmp.write_bytes(b"half")
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        runtime.atomic_write(target, broken)
+    assert runtime.load_checkpoint(target) == {"step": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"], "no temporary file left behind"
+
+
+def test_figures_and_tables_are_written(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    monkeypatch.setenv("OTLATENT_FIGURES", str(tmp_path))
+    study = otlatent.start("07_x", preset="smoke", quiet=True)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    study.savefig(fig, "line", caption="A line.")
+    study.save_table(pd.DataFrame({"a": [1.5]}), "tab", caption="A table.")
+    assert (tmp_path / "simulations" / "07_line.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "tables" / "07_tab.csv").read_text().splitlines() == [",a", "0,1.5"]
+    assert "A table." in (tmp_path / "tables" / "07_tab.md").read_text()
+
+
+def _tgz_with(path, members):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, payload in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+
+
+def test_unpack_archives_places_lfw_and_mnist(tmp_path, monkeypatch):
+    archives, root = tmp_path / "archives", tmp_path / "root"
+    (archives / "mnist").mkdir(parents=True)
+    _tgz_with(archives / "lfw-deepfunneled.tgz", {"lfw-deepfunneled/A_B/A_B_0001.jpg": b"jpeg"})
+    (archives / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"idx")
+    sources = tuple(s if s.dataset not in ("lfw", "mnist") else
+                    fetch.Source(s.dataset, s.filename, s.dest, extract=s.extract) for s in fetch.SOURCES)
+    monkeypatch.setattr(fetch, "SOURCES", sources)  # the fixtures cannot match the real checksums
+    log = fetch.unpack_archives(archives, root)
+    assert any("unpacked" in line for line in log)
+    assert (root / "lfw-deepfunneled" / "A_B" / "A_B_0001.jpg").read_bytes() == b"jpeg"
+    assert data.available("lfw", root) and data.available("mnist", root)
+    assert not data.available("celeba", root) and data.available("synthetic", root)
+    assert any("already" in line for line in fetch.unpack_archives(archives, root)), "second run is a no-op"
+
+
+def test_unpack_archives_rejects_corrupt_archive(tmp_path):
+    archives = tmp_path / "archives"
+    archives.mkdir()
+    _tgz_with(archives / "lfw-deepfunneled.tgz", {"x": b"not lfw"})
+    with pytest.raises(ValueError, match="checksum does not match"):
+        fetch.unpack_archives(archives, tmp_path / "root")
+
+
+def test_download_without_public_source_says_how_to_get_it():
+    lsun = next(s for s in fetch.SOURCES if s.dataset == "lsun")
+    with pytest.raises(ValueError, match="fyu/lsun"):
+        fetch.download(lsun)
