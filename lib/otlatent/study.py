@@ -96,6 +96,9 @@ def start(notebook: str, preset: str, seed: int = 0, dataset: str | None = None,
         check_dataset(dataset)
     rng = seed_everything(seed)
     dev = pick_device(device)
+    from .plots import set_style
+
+    set_style()
     sub = dataset if dataset is not None else "simulations"
     study = Study(notebook=notebook, preset=cfg, seed=int(seed), rng=rng, device=dev, dataset=dataset,
                   fig_dir=figures_root() / sub, table_dir=figures_root() / "tables")
