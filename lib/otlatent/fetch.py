@@ -50,8 +50,15 @@ _MNIST_MD5 = {
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
 
+# sha256 of the gzip files as repacked in this project's development data (same contents, other gzip headers).
+_MNIST_SHA256_REPACKED = {
+    "t10k-images-idx3-ubyte.gz": "167310007f03058885c7e95e6c0b19c20de5c7fd3031f4cbdadc9014a523d80b",
+    "t10k-labels-idx1-ubyte.gz": "fc607395669ec21321ea83e4b82c0544b7e8e63ff5b34337c06bc0a17cc0da3c",
+}
+
 SOURCES: tuple[Source, ...] = tuple(
-    Source("mnist", name, f"mnist/{name}", url=_MNIST_MIRROR + name, digests={"md5": [md5]},
+    Source("mnist", name, f"mnist/{name}", url=_MNIST_MIRROR + name,
+           digests={"md5": [md5], "sha256": [_MNIST_SHA256_REPACKED.get(name, "")]},
            how_to_get="torchvision's MNIST mirror (downloaded by `make data`)")
     for name, md5 in _MNIST_MD5.items()
 ) + (

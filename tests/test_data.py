@@ -1,0 +1,194 @@
+"""Dataset loaders, each on a tiny fixture written in the dataset's real file format."""
+import gzip
+import io
+import struct
+import tarfile
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from otlatent import data
+
+
+def _jpeg(color, size=(60, 40), fmt="JPEG"):
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _idx(array, path, compress=True):
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}i", *array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(payload) if compress else payload)
+
+
+def test_synthetic_is_deterministic_labelled_and_varied():
+    a = data.make_synthetic(200, 32, seed=1)
+    b = data.make_synthetic(200, 32, seed=1)
+    c = data.make_synthetic(200, 32, seed=2)
+    assert a.images_u8.shape == (200, 3, 32, 32) and a.images_u8.dtype == np.uint8
+    assert np.array_equal(a.images_u8, b.images_u8) and not np.array_equal(a.images_u8, c.images_u8)
+    assert set(a.labels) == set(range(10)) and a.num_classes == 10
+    x = a.images
+    assert x.dtype.__str__() == "torch.float32" and -1 <= x.min() and x.max() <= 1
+    # colour and texture: per-image std and per-channel means vary across images
+    assert a.images_u8.reshape(200, 3, -1).std(-1).mean() > 20
+    assert a.images_u8.mean(axis=(2, 3)).std(0).min() > 15
+
+
+def test_synthetic_classes_differ_in_shape():
+    s = data.make_synthetic(2000, 32, seed=0)
+    # mean image per class (foreground is where the image differs from its corners) must differ between classes
+    means = np.stack([s.images_u8[s.labels == k].astype(float).std(1).mean(0) for k in range(10)])
+    dist = np.abs(means[:, None] - means[None]).mean(axis=(2, 3))
+    assert dist[~np.eye(10, dtype=bool)].min() > 0.5
+
+
+def test_synthetic_renders_consistently_across_resolutions():
+    small, large = data.make_synthetic(50, 32, seed=3), data.make_synthetic(50, 64, seed=3)
+    down = large.images_u8.reshape(50, 3, 32, 2, 32, 2).astype(float).mean(axis=(3, 5))
+    assert np.abs(down - small.images_u8).mean() < 12
+
+
+def test_missing_dataset_names_path_and_how_to_get_it(tmp_path):
+    for name, hint in [("lfw", "lfw-deepfunneled"), ("celeba", "img_align_celeba"), ("lsun", "fyu/lsun"),
+                       ("lld", "LLD-icon.hdf5"), ("mnist", "mnist")]:
+        with pytest.raises(data.DatasetNotFoundError, match=hint) as info:
+            data.load(name, root=tmp_path)
+        assert str(tmp_path) in str(info.value)
+
+
+def test_unknown_dataset_lists_valid_names():
+    with pytest.raises(ValueError, match="valid datasets"):
+        data.load("imagenet")
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_mnist_idx(tmp_path, compress):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    images = np.arange(5 * 28 * 28).reshape(5, 28, 28) % 256
+    suffix = ".gz" if compress else ""
+    _idx(images, folder / f"t10k-images-idx3-ubyte{suffix}", compress)
+    _idx(np.array([3, 1, 4, 1, 5]), folder / f"t10k-labels-idx1-ubyte{suffix}", compress)
+    s = data.load("mnist", resolution=32, root=tmp_path)
+    assert s.images_u8.shape == (5, 1, 32, 32) and list(s.labels) == [3, 1, 4, 1, 5]
+    assert np.array_equal(s.images_u8[:, 0, 2:30, 2:30], images.astype(np.uint8))
+    assert (tmp_path / "cache").is_dir(), "decoded once, cached"
+    again = data.load("mnist", resolution=32, root=tmp_path)
+    assert np.array_equal(again.images_u8, s.images_u8)
+    assert data.load("mnist", resolution=16, root=tmp_path, cache=False).images_u8.shape == (5, 1, 16, 16)
+
+
+def test_mnist_rejects_bad_magic_and_truncation(tmp_path):
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(gzip.compress(b"\x00\x00\x0d\x03rest"))
+    with pytest.raises(ValueError, match="magic"):
+        data.read_idx(bad)
+    _idx(np.zeros((4, 28, 28)), bad)
+    raw = gzip.decompress(bad.read_bytes())[:-10]
+    bad.write_bytes(gzip.compress(raw))
+    with pytest.raises(ValueError, match="truncated"):
+        data.read_idx(bad)
+
+
+def _lfw_folder(root, corrupt=0):
+    for i, name in enumerate(["Ann_Bee", "Cid_Dee"]):
+        person = root / "lfw-deepfunneled" / name
+        person.mkdir(parents=True)
+        for j in range(2):
+            (person / f"{name}_{j + 1:04d}.jpg").write_bytes(_jpeg((40 * i + 20 * j, 100, 200), (250, 250)))
+    for k in range(corrupt):
+        (root / "lfw-deepfunneled" / "Ann_Bee" / f"Ann_Bee_{9 + k:04d}.jpg").write_bytes(b"not a jpeg")
+
+
+def test_lfw_folder_crops_resizes_and_skips_corrupt(tmp_path):
+    _lfw_folder(tmp_path, corrupt=1)
+    with pytest.warns(UserWarning, match="skipped 1 unreadable"):
+        s = data.load("lfw", resolution=45, root=tmp_path)
+    assert s.images_u8.shape == (4, 3, 45, 45) and s.labels is None
+    assert abs(int(s.images_u8[0, 2].mean()) - 200) <= 2
+
+
+def test_lfw_from_tgz_matches_folder(tmp_path):
+    folder_root, tgz_root = tmp_path / "a", tmp_path / "b"
+    _lfw_folder(folder_root)
+    tgz_root.mkdir()
+    with tarfile.open(tgz_root / "lfw-deepfunneled.tgz", "w:gz") as tar:
+        tar.add(folder_root / "lfw-deepfunneled", arcname="lfw-deepfunneled")
+    a = data.load("lfw", resolution=32, root=folder_root, cache=False)
+    b = data.load("lfw", resolution=32, root=tgz_root, cache=False)
+    assert np.array_equal(a.images_u8, b.images_u8)
+
+
+def test_dataset_with_no_readable_image_is_an_error(tmp_path):
+    person = tmp_path / "lfw-deepfunneled" / "X_Y"
+    person.mkdir(parents=True)
+    (person / "X_Y_0001.jpg").write_bytes(b"garbage")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="no readable image"):
+            data.load("lfw", root=tmp_path, cache=False)
+
+
+def test_celeba_folder_and_partition(tmp_path):
+    folder = tmp_path / "celeba" / "img_align_celeba"
+    folder.mkdir(parents=True)
+    for i in range(4):
+        (folder / f"{i + 1:06d}.jpg").write_bytes(_jpeg((60 * i, 50, 50), (178, 218)))
+    (tmp_path / "celeba" / "list_eval_partition.txt").write_text(
+        "000001.jpg 0\n000002.jpg 0\n000003.jpg 1\n000004.jpg 2\n")
+    assert len(data.load("celeba", resolution=64, root=tmp_path, cache=False)) == 4
+    train = data.load("celeba", resolution=64, root=tmp_path, split="train", cache=False)
+    assert train.images_u8.shape == (2, 3, 64, 64)
+    with pytest.raises(ValueError, match="split"):
+        data.load("celeba", root=tmp_path, split="val")
+
+
+def test_lsun_lmdb_webp_and_jpeg(tmp_path):
+    import lmdb
+
+    path = tmp_path / "lsun" / "bedroom_train_lmdb"
+    path.mkdir(parents=True)
+    env = lmdb.open(str(path), map_size=1 << 24)
+    with env.begin(write=True) as txn:
+        txn.put(b"a0", _jpeg((255, 0, 0), (96, 64), "WEBP"))
+        txn.put(b"a1", _jpeg((0, 255, 0), (64, 96), "JPEG"))
+        txn.put(b"a2", b"broken")
+    env.close()
+    with pytest.warns(UserWarning, match="skipped 1"):
+        s = data.load("lsun", resolution=32, root=tmp_path, cache=False)
+    assert s.images_u8.shape == (2, 3, 32, 32)
+    assert s.images_u8[0, 0].mean() > 240 and s.images_u8[1, 1].mean() > 240
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_lld_hdf5(tmp_path, layout):
+    import h5py
+
+    rng = np.random.default_rng(0)
+    icons = rng.integers(0, 256, size=(6, 3, 32, 32), dtype=np.uint8)
+    (tmp_path / "lld").mkdir()
+    with h5py.File(tmp_path / "lld" / "LLD-icon.hdf5", "w") as f:
+        f["data"] = icons if layout == "nchw" else icons.transpose(0, 2, 3, 1)
+        f["labels/resnet/rc_32"] = np.arange(6)
+    s = data.load("lld", resolution=32, root=tmp_path, n=4, cache=False)
+    assert np.array_equal(s.images_u8, icons[:4])
+
+
+def test_lld_without_data_key_is_an_error(tmp_path):
+    import h5py
+
+    (tmp_path / "lld").mkdir()
+    with h5py.File(tmp_path / "lld" / "LLD-icon.hdf5", "w") as f:
+        f["images"] = np.zeros((1, 3, 32, 32), np.uint8)
+    with pytest.raises(ValueError, match="'data'"):
+        data.load("lld", root=tmp_path, cache=False)
+
+
+def test_loader_is_seeded(tmp_path):
+    s = data.make_synthetic(64, 32, seed=0)
+    first = [next(iter(s.loader(16, seed=5)))[1].tolist() for _ in range(2)]
+    assert first[0] == first[1]
