@@ -42,6 +42,9 @@ class Preset:
         Points per side for the discrete Kantorovich linear programs.
     grid : int
         Points on plotting grids (densities, CDFs, transport maps).
+    n_trials : int
+        Random repetitions of small exact experiments (brute-force searches, sampling-error
+        replications in the 1-D transport notebook).
     """
 
     name: str
@@ -50,6 +53,7 @@ class Preset:
     n_brute: int
     n_lp: int
     grid: int
+    n_trials: int
 
     def summary(self) -> str:
         fields = (f.name for f in dataclasses.fields(self) if f.name not in ("name", "description"))
@@ -60,17 +64,17 @@ PRESETS: dict[str, Preset] = {
     "smoke": Preset(
         name="smoke",
         description="CI plumbing check: seconds per notebook, numbers are noisy",
-        n_sim=20_000, n_brute=5, n_lp=20, grid=201,
+        n_sim=20_000, n_brute=5, n_lp=20, grid=201, n_trials=40,
     ),
     "cpu": Preset(
         name="cpu",
         description="laptop / classroom: real results in minutes per notebook on 2 cores",
-        n_sim=1_000_000, n_brute=7, n_lp=60, grid=801,
+        n_sim=1_000_000, n_brute=7, n_lp=60, grid=801, n_trials=200,
     ),
     "paper": Preset(
         name="paper",
         description="the paper's scale, for a GPU machine",
-        n_sim=1_000_000, n_brute=8, n_lp=200, grid=2001,
+        n_sim=1_000_000, n_brute=8, n_lp=200, grid=2001, n_trials=1000,
     ),
 }
 
