@@ -1,0 +1,271 @@
+"""Resumable, seeded DCGAN training.
+
+Every random choice of iteration ``i`` (the batch, the latents) is a function of
+``(seed, i)`` alone, so a run interrupted at any point and resumed from its last
+checkpoint ends with the same weights as an uninterrupted one.  Checkpoints are
+written atomically every few minutes and at the end; a finished model is saved
+with its metadata and reloaded by later notebooks instead of being retrained.
+
+Losses (Goodfellow et al.'s non-saturating form, as in DCGAN):
+
+.. math::
+
+    L_D = -\\mathbb{E}_x[\\log D(x)] - \\mathbb{E}_z[\\log(1 - D(G(z)))], \\qquad
+    L_G = -\\mathbb{E}_z[\\log D(G(z))]
+
+with :math:`z` drawn from the prior (:mod:`otlatent.priors`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import __version__
+from .models import Discriminator, Generator
+from .priors import get_prior
+from .runtime import load_checkpoint, save_checkpoint
+
+__all__ = ["GANConfig", "GANRun", "train_dcgan", "load_generator", "run_dir_for", "TrainingDiverged"]
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss became NaN or infinite."""
+
+
+@dataclasses.dataclass(frozen=True)
+class GANConfig:
+    """Everything that determines a DCGAN run (two runs with equal configs give equal weights)."""
+
+    dataset: str
+    prior: str  # "gaussian" or "uniform" (see otlatent.priors.get_prior)
+    resolution: int = 32
+    nc: int = 3
+    nz: int = 100
+    width: int = 64
+    batch_size: int = 64
+    iterations: int = 1000
+    lr: float = 2e-4
+    beta1: float = 0.5
+    seed: int = 0
+    preset: str = "cpu"
+
+    def __post_init__(self):
+        get_prior(self.prior)
+        for name in ("nz", "width", "batch_size", "iterations"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0 < self.lr < 1:
+            raise ValueError(f"learning rate must be in (0, 1), got {self.lr}")
+
+    @property
+    def name(self) -> str:
+        return f"dcgan_{self.dataset}_{self.prior}_{self.resolution}px_{self.preset}_seed{self.seed}"
+
+
+@dataclasses.dataclass
+class GANRun:
+    """A trained (or partly trained) DCGAN and its record."""
+
+    config: GANConfig
+    generator: Generator
+    discriminator: Discriminator | None
+    history: dict[str, np.ndarray]
+    snapshots: list[tuple[int, np.ndarray]]
+    iteration: int
+    seconds: float
+    path: Path | None = None
+
+    @property
+    def prior(self):
+        return get_prior(self.config.prior)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Images (float, [-1, 1], on the CPU) for latents ``z`` of shape (N, nz), in eval mode."""
+        return generate(self.generator, z, batch_size)
+
+
+@torch.no_grad()
+def generate(generator: Generator, z, batch_size: int = 256) -> torch.Tensor:
+    """Run ``generator`` in eval mode over ``z`` in batches; return CPU float images in [-1, 1]."""
+    device = next(generator.parameters()).device
+    was_training = generator.training
+    generator.eval()
+    z = torch.as_tensor(z, dtype=torch.float32)
+    out = torch.cat([generator(z[i:i + batch_size].to(device)).cpu() for i in range(0, len(z), batch_size)])
+    generator.train(was_training)
+    return out
+
+
+def run_dir_for(config: GANConfig, root: Path | None = None) -> Path:
+    """Where a run keeps its checkpoint and final model: ``<data root>/models/<config.name>/``."""
+    from .config import data_root
+
+    return (Path(root) if root else data_root()) / "models" / config.name
+
+
+def _batch_indices(n: int, batch: int, seed: int, iteration: int) -> np.ndarray:
+    """The images of ``iteration``: epoch-wise permutations seeded by (seed, epoch), no image twice per epoch."""
+    per_epoch = n // batch
+    if per_epoch == 0:
+        raise ValueError(f"dataset of {n} images is smaller than one batch of {batch}")
+    epoch, k = divmod(iteration, per_epoch)
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    return perm[k * batch:(k + 1) * batch]
+
+
+def _latent_seed(seed: int, iteration: int) -> int:
+    return int(np.random.default_rng([seed, iteration, 7]).integers(2**62))
+
+
+def _to_u8(x: torch.Tensor) -> np.ndarray:
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
+
+
+def _state(config, G, D, opt_g, opt_d, history, snapshots, iteration, seconds) -> dict[str, Any]:
+    return {"config": dataclasses.asdict(config), "G": G.state_dict(), "D": D.state_dict(),
+            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+            "history": {k: np.asarray(v) for k, v in history.items()}, "snapshots": snapshots,
+            "iteration": iteration, "seconds": seconds, "version": __version__}
+
+
+def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: str = "cpu",
+                checkpoint_minutes: float = 3.0, n_snapshots: int = 8, stop_after: int | None = None,
+                progress: bool = True) -> GANRun:
+    """Train (or resume, or reload) a DCGAN on ``images``.
+
+    Parameters
+    ----------
+    images : otlatent.data.ImageSet
+        The training images (uint8, N x C x H x W, at ``config.resolution``).
+    config : GANConfig
+        Architecture, prior, optimiser and schedule (Adam, ``lr``, betas ``(beta1, 0.999)``).
+    run_dir : Path, optional
+        Holds ``checkpoint.pt`` (the training state) and ``model.pt`` (the finished
+        model with its metadata); default :func:`run_dir_for`.  A finished model whose
+        config matches is loaded instead of retrained; a matching checkpoint is resumed.
+    checkpoint_minutes : float
+        Wall time between atomic checkpoints.
+    n_snapshots : int
+        How many fixed-noise sample grids to keep along training (for a progress figure).
+    stop_after : int, optional
+        Stop (with a checkpoint) once this iteration is reached, as if interrupted.
+
+    Raises
+    ------
+    TrainingDiverged
+        When a loss becomes NaN or infinite (the message gives the iteration and losses).
+    """
+    run_dir = Path(run_dir) if run_dir else run_dir_for(config)
+    model_path, ckpt_path = run_dir / "model.pt", run_dir / "checkpoint.pt"
+    if tuple(images.images_u8.shape[1:]) != (config.nc, config.resolution, config.resolution):
+        raise ValueError(f"images have shape {images.images_u8.shape[1:]}, config expects "
+                         f"({config.nc}, {config.resolution}, {config.resolution})")
+    if model_path.exists():
+        run = load_generator(model_path, device)
+        if run.config == config:
+            return run
+    prior = get_prior(config.prior)
+    torch.manual_seed(config.seed)
+    G = Generator(config.nz, config.nc, config.width, config.resolution).to(device)
+    D = Discriminator(config.nc, config.width, config.resolution).to(device)
+    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+    keys = ("loss_d", "loss_g", "d_real", "d_fake")
+    history = {k: [] for k in keys}
+    snapshots: list[tuple[int, np.ndarray]] = []
+    start, seconds = 0, 0.0
+    if ckpt_path.exists():
+        state = load_checkpoint(ckpt_path, device)
+        if GANConfig(**state["config"]) == config:
+            G.load_state_dict(state["G"])
+            D.load_state_dict(state["D"])
+            opt_g.load_state_dict(state["opt_g"])
+            opt_d.load_state_dict(state["opt_d"])
+            history = {k: list(state["history"][k]) for k in keys}
+            snapshots, start, seconds = state["snapshots"], state["iteration"], state["seconds"]
+    fixed_z = prior.sample(64, config.nz, seed=config.seed + 10_007, device=device)
+    snap_at = set(np.unique(np.linspace(0, config.iterations, n_snapshots).round().astype(int)).tolist())
+    data_u8 = torch.from_numpy(images.images_u8)
+    loss_fn = nn.BCEWithLogitsLoss()
+    bs = config.batch_size
+    ones, zeros = torch.ones(bs, device=device), torch.zeros(bs, device=device)
+    end = config.iterations if stop_after is None else min(stop_after, config.iterations)
+    t_last_ckpt = time.monotonic()
+
+    def snapshot(i):
+        if i in snap_at and not any(s[0] == i for s in snapshots):
+            snapshots.append((i, _to_u8(generate(G, fixed_z).cpu())))
+
+    def checkpoint(i, spent):
+        save_checkpoint(_state(config, G, D, opt_g, opt_d, history, snapshots, i, spent), ckpt_path)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(start, end), initial=start, total=config.iterations, disable=not progress,
+               desc=config.name, unit="it", mininterval=2.0)
+    t0 = time.monotonic()
+    i = start
+    for i in bar:
+        snapshot(i)
+        idx = torch.from_numpy(_batch_indices(len(data_u8), bs, config.seed, i))
+        real = data_u8[idx].to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0)
+        z = prior.sample(bs, config.nz, seed=_latent_seed(config.seed, i), device=device)
+        fake = G(z)
+        # discriminator step: real -> 1, fake -> 0 (separate batches, as in DCGAN)
+        opt_d.zero_grad(set_to_none=True)
+        out_real = D(real)
+        out_fake = D(fake.detach())
+        loss_d = loss_fn(out_real, ones) + loss_fn(out_fake, zeros)
+        loss_d.backward()
+        opt_d.step()
+        # generator step, non-saturating: fake -> 1
+        opt_g.zero_grad(set_to_none=True)
+        out = D(fake)
+        loss_g = loss_fn(out, ones)
+        loss_g.backward()
+        opt_g.step()
+        ld, lg = loss_d.item(), loss_g.item()
+        if not (np.isfinite(ld) and np.isfinite(lg)):
+            raise TrainingDiverged(f"{config.name}: training diverged at iteration {i}: loss_D={ld}, loss_G={lg}. "
+                                   f"Lower the learning rate or check the data; the last good checkpoint is "
+                                   f"{ckpt_path if ckpt_path.exists() else 'not written yet'}")
+        history["loss_d"].append(ld)
+        history["loss_g"].append(lg)
+        history["d_real"].append(torch.sigmoid(out_real).mean().item())
+        history["d_fake"].append(torch.sigmoid(out_fake).mean().item())
+        if progress and i % 20 == 0:
+            bar.set_postfix(loss_d=f"{ld:.3f}", loss_g=f"{lg:.3f}", refresh=False)
+        if time.monotonic() - t_last_ckpt > 60 * checkpoint_minutes:
+            checkpoint(i + 1, seconds + time.monotonic() - t0)
+            t_last_ckpt = time.monotonic()
+    bar.close()
+    done = end if end > start else start
+    seconds += time.monotonic() - t0
+    snapshot(done)
+    checkpoint(done, seconds)
+    hist = {k: np.asarray(v, dtype=np.float64) for k, v in history.items()}
+    run = GANRun(config, G, D, hist, snapshots, done, seconds, model_path)
+    if done >= config.iterations:
+        save_checkpoint({"config": dataclasses.asdict(config), "G": G.state_dict(), "history": hist,
+                         "snapshots": snapshots, "iteration": done, "seconds": seconds, "version": __version__,
+                         "meta": {**dataclasses.asdict(config), "images": len(images), "source": images.source,
+                                  "device": device, "wall_seconds": seconds}}, model_path)
+    return run
+
+
+def load_generator(path: str | Path, device: str = "cpu") -> GANRun:
+    """Reload a model saved by :func:`train_dcgan` (generator in eval mode, discriminator not kept)."""
+    state = load_checkpoint(path, device)
+    config = GANConfig(**state["config"])
+    G = Generator(config.nz, config.nc, config.width, config.resolution).to(device)
+    G.load_state_dict(state["G"])
+    G.eval()
+    return GANRun(config, G, None, state["history"], state["snapshots"], state["iteration"], state["seconds"],
+                  Path(path))
