@@ -45,6 +45,14 @@ class Preset:
     n_trials : int
         Random repetitions of small exact experiments (brute-force searches, sampling-error
         replications in the 1-D transport notebook).
+    gan_resolution, gan_width, gan_batch : int
+        DCGAN image side (32 or 64), base width (``ngf = ndf``; 64 in Radford et al.) and batch size.
+    gan_epochs : float
+        Passes over the training images; iterations = ceil(epochs * images / batch).
+    gan_max_images : int or None
+        Train on the first this-many images only (``None``: all of them).
+    checkpoint_minutes : float
+        Wall time between atomic training checkpoints.
     """
 
     name: str
@@ -54,10 +62,17 @@ class Preset:
     n_lp: int
     grid: int
     n_trials: int
+    gan_resolution: int
+    gan_width: int
+    gan_batch: int
+    gan_epochs: float
+    gan_max_images: int | None
+    checkpoint_minutes: float
 
     def summary(self) -> str:
         fields = (f.name for f in dataclasses.fields(self) if f.name not in ("name", "description"))
-        return ", ".join(f"{k}={getattr(self, k):,}" for k in fields)
+        return ", ".join(f"{k}={getattr(self, k):,}" if getattr(self, k) is not None else f"{k}=all"
+                         for k in fields)
 
 
 PRESETS: dict[str, Preset] = {
@@ -65,16 +80,19 @@ PRESETS: dict[str, Preset] = {
         name="smoke",
         description="CI plumbing check: seconds per notebook, numbers are noisy",
         n_sim=20_000, n_brute=5, n_lp=20, grid=201, n_trials=40,
+        gan_resolution=32, gan_width=8, gan_batch=16, gan_epochs=1, gan_max_images=512, checkpoint_minutes=1,
     ),
     "cpu": Preset(
         name="cpu",
         description="laptop / classroom: real results in minutes per notebook on 2 cores",
         n_sim=1_000_000, n_brute=7, n_lp=60, grid=801, n_trials=200,
+        gan_resolution=32, gan_width=32, gan_batch=64, gan_epochs=30, gan_max_images=None, checkpoint_minutes=3,
     ),
     "paper": Preset(
         name="paper",
         description="the paper's scale, for a GPU machine",
         n_sim=1_000_000, n_brute=8, n_lp=200, grid=2001, n_trials=1000,
+        gan_resolution=64, gan_width=64, gan_batch=128, gan_epochs=25, gan_max_images=None, checkpoint_minutes=10,
     ),
 }
 
