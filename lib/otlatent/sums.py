@@ -486,9 +486,12 @@ class ScaleLaw(SumLaw):
 
     def transport(self, y):
         y = _float_array(y)
-        if self.c == 1.0:
-            return y.clone() if _is_torch(y) else y.copy()
-        return y * (1.0 / self.c) if _is_torch(y) else y * y.dtype.type(1.0 / self.c)
+        lo, hi = self.prior.support  # inputs outside the support of c z map to its ends, as F_Z^-1(F_Y) does
+        if _is_torch(y):
+            out = y.clone() if self.c == 1.0 else y * (1.0 / self.c)
+            return out.clamp_(lo, hi) if math.isfinite(lo) or math.isfinite(hi) else out
+        out = y.copy() if self.c == 1.0 else y * y.dtype.type(1.0 / self.c)
+        return np.clip(out, lo, hi, out=out) if math.isfinite(lo) or math.isfinite(hi) else out
 
 
 _CACHE: dict = {}
