@@ -89,3 +89,24 @@ def test_bad_config_and_shapes(images, tmp_path):
         _config(iterations=0)
     with pytest.raises(ValueError, match="config expects"):
         train_dcgan(images, _config(resolution=64), tmp_path, progress=False)
+
+
+def test_calibrated_batchnorm_matches_batch_statistics():
+    from otlatent.priors import get_prior
+    from otlatent.train import calibrate_batchnorm
+
+    torch.manual_seed(0)
+    G = Generator(nz=100, nc=3, width=8, resolution=32)
+    prior = get_prior("gaussian")
+    calibrate_batchnorm(G, prior, n=2048, batch_size=256, seed=1)
+    bn = G.net[1]
+    G.train()
+    with torch.no_grad():
+        z = prior.sample(4096, 100, seed=99, device="cpu")
+        h = G.net[0](z[:, :, None, None])
+    np.testing.assert_allclose(bn.running_mean.numpy(), h.mean((0, 2, 3)).numpy(), atol=0.02 * h.std().item())
+    np.testing.assert_allclose(bn.running_var.numpy(), h.var((0, 2, 3)).numpy(), rtol=0.1)
+    assert bn.momentum == 0.1, "momentum restored"
+    G.eval()
+    x = G(z[:8])
+    assert torch.equal(G(z[:1]), x[:1]), "eval-mode images depend on their own latent only"

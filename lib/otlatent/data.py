@@ -307,7 +307,7 @@ def _decode_all(items: Iterable[tuple[str, Callable[[], bytes]]], resolution: in
                 mode: str, name: str, limit: int | None) -> tuple[np.ndarray, int]:
     """Decode (label, read-bytes) items with PIL; skip unreadable ones. Returns (N,C,H,W) uint8 and #skipped."""
     from PIL import Image, UnidentifiedImageError
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     images, skipped = [], 0
     for label, read in tqdm(items, desc=f"decoding {name}", unit="img", leave=False, total=limit):

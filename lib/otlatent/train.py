@@ -17,6 +17,7 @@ with :math:`z` drawn from the prior (:mod:`otlatent.priors`).
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from pathlib import Path
@@ -31,7 +32,9 @@ from .models import Discriminator, Generator
 from .priors import get_prior
 from .runtime import load_checkpoint, save_checkpoint
 
-__all__ = ["GANConfig", "GANRun", "train_dcgan", "load_generator", "run_dir_for", "TrainingDiverged"]
+__all__ = ["GANConfig", "GANRun", "train_dcgan", "load_generator", "run_dir_for", "TrainingDiverged", "generate",
+           "calibrate_batchnorm",
+           "iterations_for", "images_for", "dcgan_for"]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -101,6 +104,31 @@ def generate(generator: Generator, z, batch_size: int = 256) -> torch.Tensor:
     out = torch.cat([generator(z[i:i + batch_size].to(device)).cpu() for i in range(0, len(z), batch_size)])
     generator.train(was_training)
     return out
+
+
+@torch.no_grad()
+def calibrate_batchnorm(generator: Generator, prior, n: int = 4096, batch_size: int = 256, seed: int = 0) -> Generator:
+    """Set the generator's batch-norm running statistics to their exact averages over ``n`` prior latents.
+
+    In eval mode a batch-norm layer normalises with its running mean and variance, exponential averages
+    collected along training that lag behind the final weights (badly so after a short run). Recomputing them
+    over prior samples makes every eval-mode image a function of its own latent alone, calibrated for the prior
+    the generator was trained on, which is what the latent operations need.
+    """
+    device = next(generator.parameters()).device
+    layers = [m for m in generator.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [m.momentum for m in layers]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    was_training = generator.training
+    generator.train()
+    for k in range(0, n, batch_size):
+        generator(prior.sample(min(batch_size, n - k), generator.nz, seed=seed + k, device=device))
+    for m, momentum in zip(layers, momenta):
+        m.momentum = momentum
+    generator.train(was_training)
+    return generator
 
 
 def run_dir_for(config: GANConfig, root: Path | None = None) -> Path:
@@ -201,12 +229,13 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
 
     def snapshot(i):
         if i in snap_at and not any(s[0] == i for s in snapshots):
-            snapshots.append((i, _to_u8(generate(G, fixed_z).cpu())))
+            calibrated = calibrate_batchnorm(copy.deepcopy(G), prior, n=1024, seed=config.seed)
+            snapshots.append((i, _to_u8(generate(calibrated, fixed_z).cpu())))
 
     def checkpoint(i, spent):
         save_checkpoint(_state(config, G, D, opt_g, opt_d, history, snapshots, i, spent), ckpt_path)
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(range(start, end), initial=start, total=config.iterations, disable=not progress,
                desc=config.name, unit="it", mininterval=2.0)
@@ -251,6 +280,8 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
     snapshot(done)
     checkpoint(done, seconds)
     hist = {k: np.asarray(v, dtype=np.float64) for k, v in history.items()}
+    if done >= config.iterations:
+        calibrate_batchnorm(G, prior, seed=config.seed)
     run = GANRun(config, G, D, hist, snapshots, done, seconds, model_path)
     if done >= config.iterations:
         save_checkpoint({"config": dataclasses.asdict(config), "G": G.state_dict(), "history": hist,
@@ -269,3 +300,31 @@ def load_generator(path: str | Path, device: str = "cpu") -> GANRun:
     G.eval()
     return GANRun(config, G, None, state["history"], state["snapshots"], state["iteration"], state["seconds"],
                   Path(path))
+
+
+def iterations_for(n_images: int, preset) -> int:
+    """Iterations of ``preset.gan_epochs`` passes over ``n_images`` at ``preset.gan_batch`` images each."""
+    return max(1, int(np.ceil(preset.gan_epochs * n_images / preset.gan_batch)))
+
+
+def images_for(study, resolution: int | None = None):
+    """The training images of a notebook run: ``study.dataset`` at the preset's resolution and image limit."""
+    from . import data
+
+    preset = study.preset
+    return data.load(study.dataset, resolution or preset.gan_resolution, n=preset.gan_max_images, seed=study.seed)
+
+
+def dcgan_for(study, prior: str, images=None, progress: bool = True) -> GANRun:
+    """Train (or reload) the DCGAN of a notebook run: ``study``'s dataset, preset and seed, with ``prior``.
+
+    The model lives in ``<data root>/models/<config.name>/``; notebooks 05-06 call this
+    same function and get the trained model back without retraining.
+    """
+    preset = study.preset
+    images = images if images is not None else images_for(study)
+    config = GANConfig(dataset=study.dataset, prior=prior, resolution=preset.gan_resolution,
+                       nc=images.images_u8.shape[1], width=preset.gan_width, batch_size=preset.gan_batch,
+                       iterations=iterations_for(len(images), preset), seed=study.seed, preset=preset.name)
+    return train_dcgan(images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes,
+                       progress=progress)

@@ -1,0 +1,99 @@
+"""Figures of images: sample grids, labelled strips, training progress and loss curves."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torchvision.utils import make_grid
+
+from . import method_color
+
+__all__ = ["to_display", "show_grid", "grid_figure", "strips_figure", "progress_figure", "loss_figure"]
+
+
+def to_display(images) -> np.ndarray:
+    """A batch (N, C, H, W), float in [-1, 1] or uint8, as a tiled HxWx3 float image in [0, 1] (one row)."""
+    t = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+    if t.dtype == torch.uint8:
+        t = t.float() / 255.0
+    else:
+        t = (t.detach().float().cpu().clamp(-1, 1) + 1) / 2
+    if t.shape[1] == 1:
+        t = t.expand(-1, 3, -1, -1)
+    return t
+
+
+def show_grid(ax, images, nrow: int = 8, title: str | None = None, padding: int = 1) -> None:
+    """Draw ``images`` as a grid of ``nrow`` columns on ``ax`` (no ticks)."""
+    grid = make_grid(to_display(images), nrow=nrow, padding=padding, pad_value=1.0)
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=10)
+
+
+def grid_figure(panels: Sequence[tuple[str, object]], nrow: int = 8, panel_inches: float = 3.2):
+    """One figure with a titled image grid per ``(title, images)`` panel, side by side."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(panel_inches * len(panels), panel_inches), squeeze=False)
+    for ax, (title, images) in zip(axes[0], panels):
+        show_grid(ax, images, nrow=nrow, title=title)
+    fig.tight_layout()
+    return fig
+
+
+def strips_figure(rows: Sequence[tuple[str, object]], column_labels: Sequence[str] | None = None,
+                  cell_inches: float = 0.7, title: str | None = None):
+    """Rows of images (one ``(label, images)`` pair per row, each N x C x H x W) with row labels on the left."""
+    n_cols = max(len(images) for _, images in rows)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(cell_inches * n_cols + 1.2, cell_inches * len(rows) + 0.4),
+                             squeeze=False)
+    for ax, (label, images) in zip(axes[:, 0], rows):
+        show_grid(ax, images, nrow=n_cols)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9,
+                      color=method_color(label.split()[0]) if label else "black")
+    if column_labels is not None:
+        ax0 = axes[0, 0]
+        width = ax0.get_xlim()[1]
+        for k, text in enumerate(column_labels):
+            ax0.text((k + 0.5) * width / n_cols, -2, text, ha="center", va="bottom", fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def progress_figure(snapshots: Sequence[tuple[int, np.ndarray]], n_show: int = 16, rows: int = 2):
+    """Fixed-noise samples along training: one column of ``n_show`` images per snapshot iteration."""
+    fig, axes = plt.subplots(1, len(snapshots), figsize=(1.45 * len(snapshots), 1.45 * n_show / rows / 1.2),
+                             squeeze=False)
+    for ax, (iteration, images) in zip(axes[0], snapshots):
+        show_grid(ax, images[:n_show], nrow=rows, title=f"it {iteration:,}")
+    fig.tight_layout()
+    return fig
+
+
+def loss_figure(histories: dict[str, dict[str, np.ndarray]], smooth: int = 50):
+    """Discriminator and generator losses, and D's mean outputs, per run (moving average of ``smooth`` steps)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+
+    def ma(x):
+        x = np.asarray(x, dtype=float)
+        k = max(1, min(smooth, len(x) // 5 or 1))
+        return np.convolve(x, np.ones(k) / k, mode="valid")
+
+    for (name, hist), style in zip(histories.items(), ("-", "--", ":", "-.")):
+        axes[0].plot(ma(hist["loss_d"]), style, color="tab:purple", label=f"$L_D$ ({name})")
+        axes[0].plot(ma(hist["loss_g"]), style, color="tab:orange", label=f"$L_G$ ({name})")
+        axes[1].plot(ma(hist["d_real"]), style, color="tab:green", label=f"D(x) ({name})")
+        axes[1].plot(ma(hist["d_fake"]), style, color="tab:red", label=f"D(G(z)) ({name})")
+    axes[0].set(xlabel="iteration", ylabel="loss", title="losses (moving average)")
+    axes[1].set(xlabel="iteration", ylabel="mean probability", title="discriminator outputs", ylim=(0, 1))
+    for ax in axes:
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
