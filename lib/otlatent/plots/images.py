@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torchvision.utils import make_grid
 
-from . import method_color
+from . import METHOD_COLORS, method_color
 
 __all__ = ["to_display", "show_grid", "grid_figure", "strips_figure", "progress_figure", "loss_figure"]
 
@@ -54,8 +54,9 @@ def strips_figure(rows: Sequence[tuple[str, object]], column_labels: Sequence[st
                              squeeze=False)
     for ax, (label, images) in zip(axes[:, 0], rows):
         show_grid(ax, images, nrow=n_cols)
+        first = label.split()[0].lower() if label else ""
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9,
-                      color=method_color(label.split()[0]) if label else "black")
+                      color=method_color(first) if first in METHOD_COLORS else "black")
     if column_labels is not None:
         ax0 = axes[0, 0]
         width = ax0.get_xlim()[1]

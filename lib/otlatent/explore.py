@@ -1,0 +1,92 @@
+"""The paper's latent explorations, each in its three variants: linear (intuitive), SLERP and matched.
+
+Every function returns a dict ``{method: latents}`` with ``method`` in
+:data:`METHODS` (SLERP only where it is defined), so a notebook can decode and
+draw all variants of an operation in one loop.  Latents are torch tensors of
+shape (..., d).  The operations themselves live in :mod:`otlatent.ops`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import ops
+from .priors import get_prior
+
+__all__ = ["METHODS", "interpolation_path", "grid_4point", "bilinear_weights", "midpoints", "walks",
+           "vicinity_samples", "analogies", "norms"]
+
+METHODS = ("linear", "slerp", "matched")
+
+
+def interpolation_path(z1: torch.Tensor, z2: torch.Tensor, steps: int, prior) -> dict[str, torch.Tensor]:
+    """2-point interpolation from ``z1`` (t = 0) to ``z2`` (t = 1) at ``steps`` evenly spaced t; each (steps, d)."""
+    prior = get_prior(prior)
+    ts = np.linspace(0.0, 1.0, steps)
+    return {"linear": torch.stack([ops.lerp(z1, z2, t) for t in ts]),
+            "slerp": torch.stack([ops.slerp(z1, z2, t) for t in ts]),
+            "matched": torch.stack([ops.matched_lerp(z1, z2, t, prior) for t in ts])}
+
+
+def bilinear_weights(a: float, b: float) -> tuple[float, float, float, float]:
+    """Weights of the four corners (top-left, top-right, bottom-left, bottom-right) at position (a, b) in [0, 1]^2."""
+    return ((1 - a) * (1 - b), a * (1 - b), (1 - a) * b, a * b)
+
+
+def grid_4point(corners: torch.Tensor, n: int, prior) -> dict[str, torch.Tensor]:
+    """An n x n grid spanned by four corner latents (4, d), row by row; each variant (n * n, d).
+
+    Linear and matched use the bilinear weights of :func:`bilinear_weights` (4-point
+    interpolation); SLERP interpolates along the top and bottom edges, then between
+    them (White's grids).
+    """
+    prior = get_prior(prior)
+    if corners.ndim != 2 or corners.shape[0] != 4:
+        raise ValueError(f"corners must have shape (4, d), got {tuple(corners.shape)}")
+    out: dict[str, list] = {m: [] for m in METHODS}
+    for b in np.linspace(0.0, 1.0, n):
+        for a in np.linspace(0.0, 1.0, n):
+            w = bilinear_weights(a, b)
+            out["linear"].append(ops.n_point(corners, w))
+            out["matched"].append(ops.matched_n_point(corners, w, prior))
+            top, bottom = ops.slerp(corners[0], corners[1], a), ops.slerp(corners[2], corners[3], a)
+            out["slerp"].append(ops.slerp(top, bottom, b))
+    return {m: torch.stack(v) for m, v in out.items()}
+
+
+def midpoints(zs: torch.Tensor, prior) -> dict[str, torch.Tensor]:
+    """Midpoints of k latents per example, ``zs`` of shape (k, N, d): equal weights 1/k; each (N, d).
+
+    k = 2 is the 2-point midpoint (with its SLERP counterpart), k = 4 the centre of a
+    4-point grid (no SLERP variant is defined for it).
+    """
+    prior = get_prior(prior)
+    k = zs.shape[0]
+    w = [1.0 / k] * k
+    out = {"linear": ops.n_point(zs, w), "matched": ops.matched_n_point(zs, w, prior)}
+    if k == 2:
+        out["slerp"] = ops.slerp(zs[0], zs[1], 0.5)
+    return {m: out[m] for m in METHODS if m in out}
+
+
+def walks(z0: torch.Tensor, steps: torch.Tensor, eps: float, prior) -> dict[str, torch.Tensor]:
+    """Random walks from ``z0`` with the same step directions ``steps`` (n, d) drawn from the prior; each (n + 1, d)."""
+    prior = get_prior(prior)
+    return {"linear": ops.random_walk(z0, steps, eps), "matched": ops.matched_random_walk(z0, steps, eps, prior)}
+
+
+def vicinity_samples(z: torch.Tensor, us: torch.Tensor, eps: float, prior) -> dict[str, torch.Tensor]:
+    """Samples around ``z`` (d,) in directions ``us`` (k, d) drawn from the prior; each (k, d)."""
+    prior = get_prior(prior)
+    return {"linear": ops.vicinity(z, us, eps), "matched": ops.matched_vicinity(z, us, eps, prior)}
+
+
+def analogies(z1: torch.Tensor, z2: torch.Tensor, z3: torch.Tensor, prior) -> dict[str, torch.Tensor]:
+    """Analogies z3 + (z2 - z1), plain and matched; inputs (N, d), each output (N, d)."""
+    prior = get_prior(prior)
+    return {"linear": ops.analogy(z1, z2, z3), "matched": ops.matched_analogy(z1, z2, z3, prior)}
+
+
+def norms(variants: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """Euclidean norm of every latent of every variant (over the last axis)."""
+    return {m: torch.linalg.vector_norm(torch.as_tensor(v), dim=-1).numpy() for m, v in variants.items()}
