@@ -179,25 +179,25 @@ def test_gaussian_map_is_a_rescaling(coeffs):
 # ---------------------------------------------------------------------------------------------- numerical laws
 @pytest.mark.parametrize("coeffs", [(0.5, 0.5), (0.25,) * 4, (-1, 1, 1), (1, 0.5), (0.05, 0.95)])
 def test_numerical_law_error_against_exact_laws(coeffs):
-    """The FFT law for Iid(norm) and Iid(uniform) against the exact Gaussian and uniform laws: |dT| < 1e-6."""
+    """The FFT law for Iid(norm) and Iid(uniform) against the exact Gaussian and uniform laws (measured 1e-8, 2e-10)."""
     g_num, g_ex = sums.NumericalSumLaw(Iid(st.norm()), coeffs), sums.sum_law(Gaussian(), coeffs)
     y = np.linspace(-5.5, 5.5, 20001) * g_ex.scale  # central 1 - 4e-8 of the mass
-    assert np.max(np.abs(g_num.transport(y) - g_ex.transport(y))) < 1e-6
+    assert np.max(np.abs(g_num.transport(y) - g_ex.transport(y))) < 5e-8
     u_num, u_ex = sums.NumericalSumLaw(Iid(st.uniform(-1, 2)), coeffs), sums.sum_law(U, coeffs)
     big_a = sum(abs(c) for c in coeffs)
     y = np.linspace(-big_a, big_a, 20001)
-    assert np.max(np.abs(u_num.cdf(y) - u_ex.cdf(y))) < 1e-6
-    assert np.max(np.abs(u_num.transport(y) - u_ex.transport(y))) < 1e-5
+    assert np.max(np.abs(u_num.cdf(y) - u_ex.cdf(y))) < 1e-9
+    assert np.max(np.abs(u_num.transport(y) - u_ex.transport(y))) < 1e-9
 
 
 def test_laplace_midpoint_against_closed_form():
     """(L1 + L2) / 2 for L ~ Laplace(0, 1) has survival (1 + y) exp(-2y) / 2 for y >= 0."""
     law = sums.sum_law(LAPLACE, (0.5, 0.5))
-    y = np.linspace(-9, 9, 20001)
+    y = np.linspace(-8, 8, 20001)
     tail = (1 + np.abs(y)) * np.exp(-2 * np.abs(y)) / 2
     np.testing.assert_allclose(law.sf(y[y > 0]), tail[y > 0], rtol=1e-5, atol=1e-12)
     exact = np.where(y <= 0, st.laplace.ppf(tail), st.laplace.isf(tail))
-    assert np.max(np.abs(law.transport(y) - exact)) < 1e-6
+    assert np.max(np.abs(law.transport(y) - exact)) < 5e-8
 
 
 @pytest.mark.parametrize("dist", [st.laplace(), st.logistic(), st.expon(), st.beta(0.5, 0.5), st.t(3)],

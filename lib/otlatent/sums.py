@@ -32,9 +32,11 @@ Three implementations, chosen by the prior:
     above ``1e-10`` T is continued linearly (tails of these sums are
     asymptotically linear maps for exponential and power-law tails) and clipped to
     the prior's support where that is bounded, so extreme or edge inputs never
-    give NaN or inf. Measured error of T against the exact maps (tests and notebook
-    03): below 1e-6 for Gaussian, uniform and Laplace sums on the central
-    1 - 1e-8 of the mass.
+    give NaN or inf. Measured error of T (2**18 lattice points, ``tests/test_priors.py``):
+    at most 1e-8 against the exact Gaussian maps on +-5.5 sd, 2e-10 against the exact
+    uniform maps, 1e-8 against the closed-form Laplace midpoint for |y| < 8; in the far
+    tail, where the linear continuation takes over, 0.12 at |y| = 20 for the Laplace
+    midpoint (a tail probability of 1e-17).
 """
 from __future__ import annotations
 
