@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .config import Preset, check_dataset, data_root, figures_root, get_preset
+from .config import Preset, check_dataset, data_root, figures_root, get_preset, project_root
 from .reporting import save_table, savefig
 from .runtime import pick_device, seed_everything
 
@@ -68,6 +68,14 @@ class Study:
                           caption=f"{label} {caption}" if caption else None, **kwargs)
 
 
+def _short(path: Path) -> str:
+    """``path`` relative to the project root when inside it (outputs then read the same on every machine)."""
+    try:
+        return str(path.relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
 def start(notebook: str, preset: str, seed: int = 0, dataset: str | None = None,
           device: str | None = None, quiet: bool = False) -> Study:
     """Validate a notebook's parameters and set up its run.
@@ -109,10 +117,10 @@ def start(notebook: str, preset: str, seed: int = 0, dataset: str | None = None,
             data_line = ("the study's embedded procedural dataset 'synthetic' "
                          "(generated on this machine, no download)")
         else:
-            data_line = f"{dataset!r} under {data_root()}"
+            data_line = f"{dataset!r} under {_short(data_root())}"
         print(f"otlatent {__version__} | notebook {notebook} | python {platform.python_version()}")
         print(f"data:    {data_line}")
         print(f"preset:  {cfg.name} ({cfg.description})")
         print(f"         {cfg.summary()}")
-        print(f"seed:    {seed} | device: {dev} | figures -> {study.fig_dir}")
+        print(f"seed:    {seed} | device: {dev} | figures -> {_short(study.fig_dir)}")
     return study
