@@ -298,20 +298,25 @@ class UniformSumLaw(SumLaw):
         q = self._q.T.copy()  # (degree + 2, K): row 0 the centres, rows 1.. the coefficients
         deg, n_int, big_a = q.shape[0] - 2, q.shape[1], self.A
         if n_int - 1 <= STEP_MAX:
-            # few pieces: coefficient c_j(x) = c_j[0] + sum_k (c_j[k] - c_j[k-1]) [x > b_k] -- no gather
-            base = q[:, 0].tolist()
-            delta = [(q[:, k] - q[:, k - 1]).tolist() for k in range(1, n_int)]
+            # few pieces: c_j(x) = sum_k c_j[k] 1[x in piece k] with 0/1 indicators, so the selected
+            # coefficients are exactly the table's (no gather, no rounding)
+            vals = q.tolist()
             bounds = self._inner.tolist()
 
             def kernel(w, out):
                 x = torch.abs(w).clamp_(max=big_a)
-                steps = [torch.gt(x, b).to(x.dtype) for b in bounds]
+                above = [torch.gt(x, b).to(x.dtype) for b in bounds]  # [x > b_k], k = 1..K-1
+                ind = [1.0 - above[0]] if above else []
+                ind += [above[k] - above[k + 1] for k in range(len(above) - 1)]
+                ind += above[-1:]
 
                 def coef(j):
-                    c = None
-                    for k, h in enumerate(steps):
-                        c = h * delta[k][j] if c is None else c.add_(h, alpha=delta[k][j])
-                    return torch.full_like(x, base[j]) if c is None else c.add_(base[j])
+                    if not ind:
+                        return torch.full_like(x, vals[j][0])
+                    c = ind[0] * vals[j][0]
+                    for k in range(1, len(ind)):
+                        c.add_(ind[k], alpha=vals[j][k])
+                    return c
 
                 xc = x.sub_(coef(0))
                 acc = coef(deg + 1)
