@@ -53,6 +53,14 @@ class Preset:
         Train on the first this-many images only (``None``: all of them).
     checkpoint_minutes : float
         Wall time between atomic training checkpoints.
+    n_score, score_splits : int
+        Generated images per row of the sample-quality table (notebook 06; the paper: 50,000) and the
+        inception-score splits (10 in the literature).
+    n_boot : int
+        Bootstrap resamples and permutation relabellings per score.
+    clf_width, clf_epochs, clf_train, clf_test : int
+        The small CNN that scores samples (:mod:`otlatent.classifier`): base width, training epochs,
+        training images (at most) and held-out test images (also the real reference set of FID/KID).
     """
 
     name: str
@@ -68,6 +76,13 @@ class Preset:
     gan_epochs: float
     gan_max_images: int | None
     checkpoint_minutes: float
+    n_score: int
+    score_splits: int
+    n_boot: int
+    clf_width: int
+    clf_epochs: int
+    clf_train: int
+    clf_test: int
 
     def summary(self) -> str:
         fields = (f.name for f in dataclasses.fields(self) if f.name not in ("name", "description"))
@@ -81,18 +96,22 @@ PRESETS: dict[str, Preset] = {
         description="CI plumbing check: seconds per notebook, numbers are noisy",
         n_sim=20_000, n_brute=5, n_lp=20, grid=201, n_trials=40,
         gan_resolution=32, gan_width=8, gan_batch=16, gan_epochs=1, gan_max_images=512, checkpoint_minutes=1,
+        n_score=400, score_splits=2, n_boot=40, clf_width=8, clf_epochs=1, clf_train=2_000, clf_test=400,
     ),
     "cpu": Preset(
         name="cpu",
         description="laptop / classroom: real results in minutes per notebook on 2 cores",
         n_sim=1_000_000, n_brute=7, n_lp=60, grid=801, n_trials=200,
         gan_resolution=32, gan_width=32, gan_batch=64, gan_epochs=30, gan_max_images=None, checkpoint_minutes=3,
+        n_score=5_000, score_splits=10, n_boot=200, clf_width=16, clf_epochs=8, clf_train=10_000, clf_test=2_000,
     ),
     "paper": Preset(
         name="paper",
         description="the paper's scale, for a GPU machine",
         n_sim=1_000_000, n_brute=8, n_lp=200, grid=2001, n_trials=1000,
         gan_resolution=64, gan_width=64, gan_batch=128, gan_epochs=25, gan_max_images=None, checkpoint_minutes=10,
+        n_score=50_000, score_splits=10, n_boot=1_000, clf_width=32, clf_epochs=15, clf_train=50_000,
+        clf_test=10_000,
     ),
 }
 
