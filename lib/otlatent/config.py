@@ -102,7 +102,7 @@ PRESETS: dict[str, Preset] = {
         name="cpu",
         description="laptop / classroom: real results in minutes per notebook on 2 cores",
         n_sim=1_000_000, n_brute=7, n_lp=60, grid=801, n_trials=200,
-        gan_resolution=32, gan_width=32, gan_batch=64, gan_epochs=12, gan_max_images=None, checkpoint_minutes=3,
+        gan_resolution=32, gan_width=32, gan_batch=64, gan_epochs=25, gan_max_images=None, checkpoint_minutes=3,
         n_score=5_000, score_splits=10, n_boot=200, clf_width=16, clf_epochs=8, clf_train=10_000, clf_test=2_000,
     ),
     "paper": Preset(
