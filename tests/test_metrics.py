@@ -194,6 +194,9 @@ def test_frechet_distance_against_scipy_sqrtm():
     np.testing.assert_allclose(metrics.frechet_distance(a, b), expected, rtol=1e-8)
     assert abs(metrics.frechet_distance(a, a)) < 1e-8
     np.testing.assert_allclose(metrics._fid_from_stats(a.mean(0), s1, b.mean(0), s2), expected, rtol=1e-8)
+    mu, cov = metrics._moments(torch.as_tensor(a))
+    np.testing.assert_allclose(cov.numpy(), s1, rtol=1e-10)
+    np.testing.assert_allclose(mu.numpy(), a.mean(0), rtol=1e-12)
 
 
 def _mmd2_loops(x, y):
@@ -308,3 +311,49 @@ def test_compare_statistics_detects_blur():
     assert s.loc["blurred", "rel_change_pct"] < -50 and s.loc["blurred", "p_value"] < 1e-10
     grey = metrics.compare_statistics({"a": sharp[:, :1], "b": other[:, :1]})
     assert "saturation" not in set(grey.score)
+
+
+def _long():
+    import pandas as pd
+
+    return pd.DataFrame([
+        dict(set="random", score="IS", value=3.0, std=0.1, ci_low=2.9, ci_high=3.1, rel_change_pct=0.0, p_value=np.nan,
+             p_holm=np.nan),
+        dict(set="lin", score="IS", value=2.4, std=0.1, ci_low=2.3, ci_high=2.5, rel_change_pct=-20.0, p_value=0.001,
+             p_holm=0.002),
+        dict(set="mat", score="IS", value=3.03, std=0.1, ci_low=2.9, ci_high=3.1, rel_change_pct=1.0, p_value=0.6,
+             p_holm=0.6),
+        dict(set="lin", score="FID", value=9.0, std=np.nan, ci_low=8.0, ci_high=10.0, rel_change_pct=-5.0,
+             p_value=0.001, p_holm=0.002),
+        dict(set="mat", score="FID", value=9.0, std=np.nan, ci_low=8.0, ci_high=10.0, rel_change_pct=30.0,
+             p_value=0.03, p_holm=0.06),
+    ])
+
+
+def test_paper_style_table_and_verdicts():
+    t = metrics.paper_style_table(_long())
+    assert t.loc["random", "IS"] == "3 ± 0.1" and t.loc["lin", "IS"] == "2.4 ± 0.1 (-20.0%*)"
+    assert t.loc["mat", "IS"] == "3.03 ± 0.1 (+1.0%)" and t.loc["mat", "FID"] == "9 [8, 10] (+30.0%)"
+    v = metrics.verdicts(_long(), matched=["mat"], linear=["lin"]).set_index(["set", "score"])
+    assert v.loc[("lin", "IS"), "holds"]  # lower IS, Holm p < 0.05
+    assert not v.loc[("lin", "FID"), "holds"]  # significant, but FID went down: better, not worse
+    assert v.loc[("mat", "IS"), "holds"]
+    assert not v.loc[("mat", "FID"), "holds"]  # unadjusted p = 0.03 < 0.05, although Holm's is 0.06
+
+
+def test_kernel_distance_matches_torch_fidelity():
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    g = torch.Generator().manual_seed(7)
+    a, b = torch.randn(300, 6, generator=g), torch.randn(250, 6, generator=g) * 1.2 + 0.2
+    ours = metrics.kernel_distance(a, b, subsets=20, subset_size=100, seed=11)
+    ref = kid_features_to_metric(a, b, kid_subsets=20, kid_subset_size=100, rng_seed=11, verbose=False)
+    np.testing.assert_allclose(ours["mean"], ref["kernel_inception_distance_mean"], rtol=1e-6)
+    np.testing.assert_allclose(ours["std"], ref["kernel_inception_distance_std"], rtol=1e-6)
+
+
+def test_split_mean_is_matches_inception_score():
+    logits = torch.randn(103, 6, generator=torch.Generator().manual_seed(8)).double() * 2
+    for n in (100, 103):  # divisible by the splits and not
+        expected = metrics.inception_score(logits=logits[:n], splits=5, shuffle=False)["mean"]
+        np.testing.assert_allclose(metrics._split_mean_is(logits[:n].log_softmax(1), 5), expected, rtol=1e-12)

@@ -156,6 +156,12 @@ class TrainedClassifier:
     @torch.no_grad()
     def features(self, images_u8, batch_size: int = 512, device: str = "cpu") -> dict[str, torch.Tensor]:
         """``{"pool": (N, 4w), "logits": (N, K)}`` float64 for uint8 images (N, C, H, W)."""
+        from .metrics import torch_threads
+
+        with torch_threads(1 if str(device) == "cpu" else torch.get_num_threads()):
+            return self._features(images_u8, batch_size, device)
+
+    def _features(self, images_u8, batch_size, device):
         self.model.eval().to(device)
         pools, logits = [], []
         data = torch.as_tensor(images_u8)
@@ -192,7 +198,18 @@ def train_classifier(images_u8, labels, config: ClassifierConfig, run_dir: Path 
     one-cycle learning-rate schedule over ``config.epochs`` passes of the training images, seeded batches and
     (rotation task) seeded rotations.  The test accuracy is measured on the held-out images
     (rotation task: each rotated by a seeded random multiple of 90 degrees).
+
+    On the CPU it runs with one torch thread (see :class:`otlatent.metrics.torch_threads`).
     """
+    from .metrics import torch_threads
+
+    with torch_threads(1 if str(device) == "cpu" else torch.get_num_threads()):
+        return _train(images_u8, labels, config, run_dir, device, progress)
+
+
+def _train(images_u8, labels, config: ClassifierConfig, run_dir: Path | None, device: str,
+           progress: bool) -> TrainedClassifier:
+    """The training of :func:`train_classifier`."""
     images_u8 = np.asarray(images_u8)
     if images_u8.dtype != np.uint8 or images_u8.ndim != 4:
         raise ValueError("expected uint8 images (N, C, H, W)")

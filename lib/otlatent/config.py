@@ -96,14 +96,14 @@ PRESETS: dict[str, Preset] = {
         description="CI plumbing check: seconds per notebook, numbers are noisy",
         n_sim=20_000, n_brute=5, n_lp=20, grid=201, n_trials=40,
         gan_resolution=32, gan_width=8, gan_batch=16, gan_epochs=1, gan_max_images=512, checkpoint_minutes=1,
-        n_score=400, score_splits=2, n_boot=40, clf_width=8, clf_epochs=1, clf_train=2_000, clf_test=400,
+        n_score=400, score_splits=2, n_boot=40, clf_width=8, clf_epochs=3, clf_train=2_000, clf_test=400,
     ),
     "cpu": Preset(
         name="cpu",
         description="laptop / classroom: real results in minutes per notebook on 2 cores",
         n_sim=1_000_000, n_brute=7, n_lp=60, grid=801, n_trials=200,
         gan_resolution=32, gan_width=32, gan_batch=64, gan_epochs=25, gan_max_images=None, checkpoint_minutes=3,
-        n_score=5_000, score_splits=10, n_boot=200, clf_width=16, clf_epochs=8, clf_train=10_000, clf_test=2_000,
+        n_score=5_000, score_splits=10, n_boot=200, clf_width=16, clf_epochs=8, clf_train=20_000, clf_test=2_000,
     ),
     "paper": Preset(
         name="paper",

@@ -27,7 +27,7 @@ from .config import data_root
 __all__ = ["image_statistics", "LAPLACIAN", "inception_score", "inception_status", "inception_weights_candidates",
            "INCEPTION_WEIGHTS_FILE", "U8Images", "fidelity_metrics", "frechet_distance", "kernel_distance",
            "mmd2_unbiased", "holm", "permutation_test", "bootstrap_ci", "kid_permutation_test", "score_sets",
-           "compare_statistics"]
+           "compare_statistics", "torch_threads", "WORSE", "paper_style_table", "verdicts"]
 
 #: The 3x3 discrete Laplacian used for sharpness.
 LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
@@ -118,6 +118,11 @@ def inception_score(logits=None, probs=None, splits: int = 10, shuffle: bool = T
 def _split_mean_is(log_p: torch.Tensor, splits: int) -> float:
     """Mean over consecutive splits of exp(E KL) from log-probabilities (no shuffle; for resampling loops)."""
     n = len(log_p)
+    if n % splits == 0:
+        lp = log_p.reshape(splits, n // splits, -1)
+        p = lp.exp()
+        log_py = p.mean(1, keepdim=True).log()
+        return float((p * (lp - log_py)).sum(2).mean(1).exp().mean())
     p = log_p.exp()
     total = 0.0
     for i in range(splits):
@@ -235,34 +240,77 @@ def frechet_distance(features_a, features_b) -> float:
     return float(fid_statistics_to_metric(a, b, verbose=False)["frechet_inception_distance"])
 
 
+def _moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and unbiased covariance (ddof 1, as ``numpy.cov``) of the rows of ``x`` (float64)."""
+    mu = x.mean(0)
+    xc = x - mu
+    return mu, xc.T @ xc / (len(x) - 1)
+
+
 def _fid_from_stats(mu_a, cov_a, mu_b, cov_b) -> float:
+    """torch-fidelity's FID formula (trace of the matrix square root from the eigenvalues of ``S_a S_b``)."""
+    mu_a, cov_a, mu_b, cov_b = (torch.as_tensor(v, dtype=torch.float64) for v in (mu_a, cov_a, mu_b, cov_b))
     diff = mu_a - mu_b
-    tr_covmean = np.sum(np.sqrt(np.linalg.eigvals(cov_a @ cov_b).astype(np.complex128)).real)
-    return float(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2 * tr_covmean)
+    tr_covmean = torch.linalg.eigvals(cov_a @ cov_b).sqrt().real.sum()
+    return float(diff @ diff + cov_a.trace() + cov_b.trace() - 2 * tr_covmean)
 
 
 def kernel_distance(features_a, features_b, subsets: int = 100, subset_size: int = 1000, seed: int = 2020) -> dict:
-    """KID (Binkowski et al., 2018) between two feature sets: torch-fidelity's unbiased MMD^2 with the cubic
-    polynomial kernel ``(x.y / D + 1)^3`` averaged over random subsets.  Returns ``{"mean", "std"}``."""
-    from torch_fidelity.metric_kid import kid_features_to_metric
+    """KID (Binkowski et al., 2018) between two feature sets, torch-fidelity's estimator (``metric_kid.py``):
+    the unbiased MMD^2 with the cubic polynomial kernel ``(x.y / D + 1)^3`` on ``subsets`` random subsets of
+    ``subset_size`` samples of each set (drawn without replacement by ``numpy.random.RandomState(seed).choice``),
+    mean and population std over subsets.  Returns ``{"mean", "std"}``.
 
-    out = kid_features_to_metric(torch.as_tensor(features_a).double().cpu(),
-                                 torch.as_tensor(features_b).double().cpu(), kid_subsets=subsets,
-                                 kid_subset_size=subset_size, rng_seed=seed, verbose=False)
-    return {"mean": out["kernel_inception_distance_mean"], "std": out["kernel_inception_distance_std"]}
+    Computed in torch (float64) rather than by calling torch-fidelity's numpy code, which is slow on a busy
+    machine; ``tests/test_metrics.py`` checks that both give the same numbers.
+    """
+    a = torch.as_tensor(features_a).double().cpu()
+    b = torch.as_tensor(features_b).double().cpu()
+    if min(len(a), len(b)) < subset_size:
+        raise ValueError(f"subset_size {subset_size} exceeds the number of samples ({len(a)}, {len(b)})")
+    rng = np.random.RandomState(seed)
+    mmds = np.empty(subsets)
+    for i in range(subsets):
+        x = a[torch.from_numpy(rng.choice(len(a), subset_size, replace=False))]
+        y = b[torch.from_numpy(rng.choice(len(b), subset_size, replace=False))]
+        mmds[i] = _mmd2(x, y)
+    return {"mean": float(mmds.mean()), "std": float(mmds.std())}
 
 
 def _poly_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (x @ y.T / x.shape[1] + 1.0) ** 3
 
 
-def mmd2_unbiased(features_a, features_b) -> float:
-    """Unbiased MMD^2 with KID's cubic polynomial kernel on the full sets (no subsets)."""
-    a, b = torch.as_tensor(features_a).double(), torch.as_tensor(features_b).double()
+def _mmd2(a: torch.Tensor, b: torch.Tensor) -> float:
     m, n = len(a), len(b)
     kaa, kbb = _poly_kernel(a, a), _poly_kernel(b, b)
     return float((kaa.sum() - kaa.diagonal().sum()) / (m * (m - 1)) + (kbb.sum() - kbb.diagonal().sum()) / (n * (n - 1))
                  - 2 * _poly_kernel(a, b).mean())
+
+
+def mmd2_unbiased(features_a, features_b) -> float:
+    """Unbiased MMD^2 with KID's cubic polynomial kernel on the full sets (no subsets)."""
+    return _mmd2(torch.as_tensor(features_a).double(), torch.as_tensor(features_b).double())
+
+
+class torch_threads:
+    """Run a block with ``n`` torch threads.
+
+    The study's scoring works on small matrices and small convolutions; on a machine whose cores are shared (a
+    GAN training next door, CI), torch's thread pool then spends more time waiting than computing -- measured
+    here: 0.36 s on one thread against 12.7 s on two for the same small training run.  One thread is the safe
+    default for such work; the result does not depend on it.
+    """
+
+    def __init__(self, n: int = 1):
+        self.n = n
+
+    def __enter__(self):
+        self.old = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.old)
 
 
 # --------------------------------------------------------------------------- resampling
@@ -370,58 +418,21 @@ def score_sets(sets: dict, reference: dict | None = None, baseline: str | None =
     names = list(sets)
     baseline = baseline or names[0]
     rows = []
-    rng_seed = seed
     from tqdm import tqdm
 
     bar = tqdm(total=len(names), disable=not progress, desc="scores", unit="set")
     ref_pool = None if reference is None else torch.as_tensor(reference["pool"]).double()
     if ref_pool is not None:
-        ref_np = ref_pool.numpy()
-        ref_mu, ref_cov = ref_np.mean(0), np.cov(ref_np, rowvar=False)
+        ref_mu, ref_cov = _moments(ref_pool)
 
     def fid_to_ref(x):
-        x = np.asarray(x)
-        return _fid_from_stats(x.mean(0), np.cov(x, rowvar=False), ref_mu, ref_cov)
+        return _fid_from_stats(*_moments(x), ref_mu, ref_cov)
 
-    for k, name in enumerate(names):
-        f = sets[name]
-        base = sets[baseline]
-        if inception_score_:
-            logits = torch.as_tensor(f["logits"]).double()
-            isc = inception_score(logits=logits, splits=splits)
-            lp = logits.log_softmax(1)
-            lo, hi = bootstrap_ci(lp, lambda x: _split_mean_is(x, splits), n_boot, seed=rng_seed + 11 * k)
-            p = np.nan
-            if name != baseline:
-                blp = torch.as_tensor(base["logits"]).double().log_softmax(1)
-                p = permutation_test(blp, lp, lambda x: _split_mean_is(x, splits), n_boot, seed=rng_seed + 13 * k)["p"]
-            rows.append(dict(set=name, score="IS", value=isc["mean"], std=isc["std"], ci_low=lo, ci_high=hi, p_value=p))
-        if ref_pool is not None:
-            pool = torch.as_tensor(f["pool"]).double()
-            fid = frechet_distance(pool, ref_pool)
-            gen = np.random.default_rng(rng_seed + 17 * k)
-            boots = []
-            for _ in range(n_boot):
-                i = gen.integers(0, len(pool), len(pool))
-                j = gen.integers(0, len(ref_np), len(ref_np))
-                x, r = pool.numpy()[i], ref_np[j]
-                boots.append(_fid_from_stats(x.mean(0), np.cov(x, rowvar=False), r.mean(0), np.cov(r, rowvar=False)))
-            lo, hi = np.quantile(boots, [0.025, 0.975])
-            p = np.nan
-            if name != baseline:
-                p = permutation_test(torch.as_tensor(base["pool"]).double(), pool, fid_to_ref, n_boot,
-                                     seed=rng_seed + 19 * k)["p"]
-            rows.append(dict(set=name, score="FID", value=fid, std=np.nan, ci_low=float(lo), ci_high=float(hi),
-                             p_value=p))
-            size = min(kid_subset_size, len(pool), len(ref_pool))
-            kid = kernel_distance(pool, ref_pool, kid_subsets, size, seed=2020)
-            p = np.nan
-            if name != baseline:
-                p = kid_permutation_test(ref_pool, torch.as_tensor(base["pool"]).double(), pool, n_boot,
-                                         seed=rng_seed + 23 * k)["p"]
-            rows.append(dict(set=name, score="KID", value=kid["mean"], std=kid["std"], ci_low=np.nan,
-                             ci_high=np.nan, p_value=p))
-        bar.update(1)
+    with torch_threads(1):
+        for k, name in enumerate(names):
+            rows += _score_one(sets, name, baseline, ref_pool, fid_to_ref, splits, n_boot, kid_subsets,
+                               kid_subset_size, inception_score_, seed + k)
+            bar.update(1)
     bar.close()
     table = pd.DataFrame(rows)
     basevals = table[table.set == baseline].set_index("score")["value"]
@@ -432,6 +443,49 @@ def score_sets(sets: dict, reference: dict | None = None, baseline: str | None =
         mask = sub.set != baseline
         table.loc[sub.index[mask], "p_holm"] = holm(sub.loc[mask, "p_value"])
     return table[["set", "score", "value", "std", "ci_low", "ci_high", "rel_change_pct", "p_value", "p_holm"]]
+
+
+def _score_one(sets, name, baseline, ref_pool, fid_to_ref, splits, n_boot, kid_subsets, kid_subset_size,
+               inception_score_, rng_seed) -> list[dict]:
+    """The rows of :func:`score_sets` for one set."""
+    rows = []
+    f = sets[name]
+    base = sets[baseline]
+    if inception_score_:
+        logits = torch.as_tensor(f["logits"]).double()
+        isc = inception_score(logits=logits, splits=splits)
+        lp = logits.log_softmax(1)
+        lo, hi = bootstrap_ci(lp, lambda x: _split_mean_is(x, splits), n_boot, seed=rng_seed + 11)
+        p = np.nan
+        if name != baseline:
+            blp = torch.as_tensor(base["logits"]).double().log_softmax(1)
+            p = permutation_test(blp, lp, lambda x: _split_mean_is(x, splits), n_boot, seed=rng_seed + 13)["p"]
+        rows.append(dict(set=name, score="IS", value=isc["mean"], std=isc["std"], ci_low=lo, ci_high=hi, p_value=p))
+    if ref_pool is not None:
+        pool = torch.as_tensor(f["pool"]).double()
+        fid = frechet_distance(pool, ref_pool)
+        gen = np.random.default_rng(rng_seed + 17)
+        boots = []
+        for _ in range(n_boot):
+            i = torch.from_numpy(gen.integers(0, len(pool), len(pool)))
+            j = torch.from_numpy(gen.integers(0, len(ref_pool), len(ref_pool)))
+            boots.append(_fid_from_stats(*_moments(pool[i]), *_moments(ref_pool[j])))
+        lo, hi = np.quantile(boots, [0.025, 0.975])
+        p = np.nan
+        if name != baseline:
+            p = permutation_test(torch.as_tensor(base["pool"]).double(), pool, fid_to_ref, n_boot,
+                                 seed=rng_seed + 19)["p"]
+        rows.append(dict(set=name, score="FID", value=fid, std=np.nan, ci_low=float(lo), ci_high=float(hi),
+                         p_value=p))
+        size = min(kid_subset_size, len(pool), len(ref_pool))
+        kid = kernel_distance(pool, ref_pool, kid_subsets, size, seed=2020)
+        p = np.nan
+        if name != baseline:
+            p = kid_permutation_test(ref_pool, torch.as_tensor(base["pool"]).double(), pool, n_boot,
+                                     seed=rng_seed + 23)["p"]
+        rows.append(dict(set=name, score="KID", value=kid["mean"], std=kid["std"], ci_low=np.nan,
+                         ci_high=np.nan, p_value=p))
+    return rows
 
 
 def compare_statistics(groups: dict, baseline: str | None = None) -> pd.DataFrame:
@@ -463,3 +517,57 @@ def compare_statistics(groups: dict, baseline: str | None = None) -> pd.DataFram
         mask = sub.set != baseline
         table.loc[sub.index[mask], "p_holm"] = holm(sub.loc[mask, "p_value"])
     return table
+
+
+# --------------------------------------------------------------------------- reading the table
+
+#: Direction in which each score gets worse.
+WORSE = {"IS": "lower", "FID": "higher", "KID": "higher", "sharpness": "lower", "contrast": "lower",
+         "saturation": "lower"}
+
+
+def paper_style_table(long: pd.DataFrame, sets=None, scores=None, alpha: float = 0.05) -> pd.DataFrame:
+    """The long table of :func:`score_sets` / :func:`compare_statistics` as one row per set and one column per
+    score, each cell ``value ± std (Δ%)`` as in the paper's Table 2 (FID: ``value [95% CI]``); ``*`` marks a
+    change whose Holm-adjusted p-value is below ``alpha``."""
+    sets = list(dict.fromkeys(long.set)) if sets is None else list(sets)
+    scores = list(dict.fromkeys(long.score)) if scores is None else list(scores)
+    cells = {}
+    for _, r in long.iterrows():
+        text = f"{r.value:.4g}"
+        if "std" in r and np.isfinite(r.get("std", np.nan)):
+            text += f" ± {r['std']:.2g}"
+        elif np.isfinite(r.get("ci_low", np.nan)):
+            text += f" [{r.ci_low:.4g}, {r.ci_high:.4g}]"
+        if np.isfinite(r.get("p_value", np.nan)):
+            star = "*" if r.p_holm < alpha else ""
+            text += f" ({r.rel_change_pct:+.1f}%{star})"
+        cells[(r.set, r.score)] = text
+    return pd.DataFrame([[cells.get((s, c), "") for c in scores] for s in sets], index=pd.Index(sets, name="set"),
+                        columns=scores)
+
+
+def verdicts(long: pd.DataFrame, matched, linear, scores=("IS", "FID", "KID"), alpha: float = 0.05) -> pd.DataFrame:
+    """The paper's two claims, checked on one model's long table, per set.
+
+    - a *matched* set is "indistinguishable" from the random samples on a score when its **unadjusted**
+      p-value is at least ``alpha`` (the harder form of that claim: no correction that would make it easier);
+    - a *linear* set is "significantly worse" on a score when its **Holm-adjusted** p-value is below ``alpha``
+      and it moved in the score's worse direction (:data:`WORSE`).
+
+    Returns one row per (set, score) with ``claim``, ``holds``, ``rel_change_pct``, ``p_value``, ``p_holm``.
+    Failing to reject is not equivalence: the confidence intervals say how large a difference the data allow.
+    """
+    rows = []
+    for _, r in long[long.score.isin(scores)].iterrows():
+        if r.set in matched:
+            rows.append(dict(set=r.set, score=r.score, claim="indistinguishable from random samples",
+                             holds=bool(r.p_value >= alpha)))
+        elif r.set in linear:
+            worse = r.rel_change_pct < 0 if WORSE[r.score] == "lower" else r.rel_change_pct > 0
+            rows.append(dict(set=r.set, score=r.score, claim="significantly worse than random samples",
+                             holds=bool(r.p_holm < alpha and worse)))
+        else:
+            continue
+        rows[-1].update(rel_change_pct=r.rel_change_pct, p_value=r.p_value, p_holm=r.p_holm)
+    return pd.DataFrame(rows)
