@@ -116,7 +116,7 @@ else:
 clf, reference_u8 = classifier.classifier_for(study)
 LABELLED = clf.config.task == "labels"
 print(f"classifier: task {clf.config.task!r}, {clf.config.num_classes} classes, width {clf.config.width}, "
-      f"{clf.config.epochs} epochs on {min(clf.config.n_train, 10**9):,} images at most, trained in {clf.seconds:.0f} s")
+      f"{clf.config.epochs} epochs on {clf.n_train_used:,} real images, trained in {clf.seconds:.0f} s")
 print(f"test accuracy on {len(reference_u8):,} held-out real images: {clf.test_accuracy:.3f} "
       f"(chance {1 / clf.config.num_classes:.3f})")
 reference = clf.features(reference_u8)
@@ -292,7 +292,8 @@ for i, prior in enumerate(PRIORS):
 fig.tight_layout()
 study.savefig(fig, "relative_change", caption=(
     f"Change of each score against the random samples (%), `{dataset}`; filled markers: Holm-adjusted p < 0.05; "
-    "bars: 95% bootstrap intervals where defined. IS: higher is better; FID, KID: lower is better."))
+    "bars: the row's 95% bootstrap interval (IS, FID) relative to the random samples' value. IS and sharpness: "
+    "higher is better; FID, KID: lower is better."))
 
 # %% [markdown]
 # ## What the table says

@@ -69,7 +69,8 @@ def trained(tmp_path_factory):
 
 def test_training_learns_an_easy_task(trained):
     run, x, y = trained
-    assert run.test_accuracy > 0.95
+    assert run.test_accuracy > 0.95 and run.n_train_used == 600
+    assert C.load_classifier(run.path).n_train_used == 600
     _, test = C.split_indices(len(x), 600, 200, 0)
     assert run.accuracy(x[test], y[test]) == pytest.approx(run.test_accuracy)
 

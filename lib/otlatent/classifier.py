@@ -152,6 +152,7 @@ class TrainedClassifier:
     history: dict
     seconds: float
     path: Path | None
+    n_train_used: int = 0  # training images actually used (at most config.n_train)
 
     @torch.no_grad()
     def features(self, images_u8, batch_size: int = 512, device: str = "cpu") -> dict[str, torch.Tensor]:
@@ -268,7 +269,7 @@ def _train(images_u8, labels, config: ClassifierConfig, run_dir: Path | None, de
     model.eval()
     seconds = time.monotonic() - t0
     run = TrainedClassifier(config, model.cpu(), float("nan"), {k: np.asarray(v) for k, v in history.items()},
-                            seconds, model_path)
+                            seconds, model_path, len(train_idx))
     test_x = images_u8[test_idx]
     if config.task == "labels":
         test_y = labels[test_idx]
@@ -295,7 +296,8 @@ def load_classifier(path: str | Path, device: str = "cpu") -> TrainedClassifier:
     model = SmallCNN(config.nc, config.num_classes, config.width)
     model.load_state_dict(state["model"])
     model.eval()
-    return TrainedClassifier(config, model, state["test_accuracy"], state["history"], state["seconds"], Path(path))
+    return TrainedClassifier(config, model, state["test_accuracy"], state["history"], state["seconds"], Path(path),
+                             len(state["train_indices"]))
 
 
 def classifier_for(study, progress: bool = True) -> tuple[TrainedClassifier, np.ndarray]:
