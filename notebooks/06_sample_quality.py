@@ -328,6 +328,14 @@ for prior in PRIORS:
         status = ("yes, on every score" if not failed else
                   "no, on none of the scores" if not held else f"on {', '.join(held)} only, not on {', '.join(failed)}")
         print(f"  {name}: {claim}? {status}.  [{changes}]")
+    agrees = bool(v.holds.all())
+    print(f"  -> {'agrees with' if agrees else 'differs from'} the paper's claim (matched = random samples, linear "
+          f"worse) on {', '.join(main_scores)}" + ("." if agrees else
+          f": it fails for {', '.join(sorted(set(v[~v.holds].set)))}."))
+    sl = long[prior].set_index(["set", "score"])
+    print("  (SLERP, not in the paper's table: " + ", ".join(
+        f"{s} {sl.loc[('2-point slerp', s), 'rel_change_pct']:+.1f}% (Holm p={sl.loc[('2-point slerp', s), 'p_holm']:.3g})"
+        for s in main_scores) + ")")
     print()
 assert set(verdict[PRIORS[0]].set) == {"2-point matched", "4-point matched", "2-point linear", "4-point linear"}
 
