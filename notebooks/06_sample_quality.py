@@ -218,14 +218,14 @@ SCORE_COLUMNS = (["IS"] if LABELLED else []) + ["FID", "KID", "sharpness", "cont
     ["saturation"] if images[PRIORS[0]]["random samples"].shape[1] == 3 else []) + (
     ["IS (Inception-v3)"] if inception["available"] else [])
 for prior in PRIORS:
-    study.save_table(long[prior].set_index(["set", "score"]).round(6), f"scores_{prior}", caption=(
-        f"All scores, `{dataset}`, {prior} prior, {n:,} images per set: values, std, 95% bootstrap interval, change "
-        "against random samples (%), permutation / Mann–Whitney p-value and its Holm adjustment."), show=False)
     tables[prior] = metrics.paper_style_table(long[prior], SETS, SCORE_COLUMNS)
     study.save_table(tables[prior], f"table2_{prior}", caption=(
         f"Sample quality of random samples and interpolation midpoints, `{dataset}` DCGAN, {prior} prior, "
         f"{n:,} images per row ({cfg.score_splits} splits, {cfg.n_boot} permutations). Scores in the feature space "
         f"of the {clf.config.task} classifier (test accuracy {clf.test_accuracy:.3f}); `*`: Holm-adjusted p < 0.05."))
+    study.save_table(long[prior].set_index(["set", "score"]).round(6), f"scores_{prior}", caption=(
+        f"All scores, `{dataset}`, {prior} prior, {n:,} images per set: values, std, 95% bootstrap interval, change "
+        "against random samples (%), permutation / Mann–Whitney p-value and its Holm adjustment."), show=False)
 
 # %% [markdown]
 # ### The paper's numbers, for comparison
