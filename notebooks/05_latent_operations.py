@@ -36,7 +36,7 @@ import matplotlib.pyplot as plt
 import torch
 
 import otlatent
-from otlatent import explore, metrics, train
+from otlatent import explore, metrics, ops, train
 from otlatent.plots import images as implots
 from otlatent.plots import latent as latplots
 
@@ -135,6 +135,17 @@ for prior in PRIORS:
 # $\sum_i w_i^2\,\mathrm{Var}[z]$, which at the centre is only $\tfrac14\,\mathrm{Var}[z]$: the centre of a linear
 # grid is twice as far from the prior's shell (in norm ratio) as a 2-point midpoint. The matched grid applies
 # the map for the weights of each cell; SLERP interpolates along two edges, then between them.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+# The matched map at the grid's centre, on fixed inputs: a rescale by 1/sqrt(sum w_i^2) = 2 for the Gaussian prior,
+# the exact degree-4 piecewise polynomial 2 F_Y(y) - 1 for the uniform prior.
+centre = explore.bilinear_weights(0.5, 0.5)
+y = torch.tensor([[-1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0]])
+print("centre weights:", centre)
+for prior in PRIORS:
+    mapped = ops.match(y, centre, prior)
+    print(f"{prior:>8s}: T(y) =", " ".join(f"{v:+.4f}" for v in mapped[0].tolist()))
 
 # %%
 GRID = 6
