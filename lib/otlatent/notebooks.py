@@ -5,7 +5,7 @@ paired ``notebooks/NN_topic.ipynb`` holds the outputs of the last ``cpu`` run so
 that readers on GitHub see the figures.
 
 ``python -m otlatent.notebooks reproduce --preset cpu``
-    syncs every ``.ipynb`` with its ``.py`` source, executes each notebook with
+    builds each notebook from its ``.py`` source, executes it with
     papermill (once per dataset present, for notebooks that take a ``dataset``
     parameter) into ``build/<preset>/`` and, for the ``cpu`` preset, copies the
     most informative run back into ``notebooks/``.
@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from .config import DATASETS, build_root, get_preset, project_root
 
-__all__ = ["notebook_sources", "sync", "parameters_of", "datasets_present", "reproduce", "prepare", "main"]
+__all__ = ["notebook_sources", "source_notebook", "parameters_of", "datasets_present", "reproduce", "prepare", "main"]
 
 #: The preset whose executed notebooks are committed.
 COMMITTED_PRESET = "cpu"
@@ -46,11 +45,17 @@ def notebook_sources(only: list[str] | None = None) -> list[Path]:
     return paths
 
 
-def sync(source: Path) -> Path:
-    """Update ``NN.ipynb`` from ``NN.py`` (outputs of unchanged cells are kept); return the ipynb path."""
-    subprocess.run([sys.executable, "-m", "jupytext", "--quiet", "--update", "--to", "notebook", str(source)],
-                   check=True)
-    return source.with_suffix(".ipynb")
+def source_notebook(source: Path, out: Path) -> Path:
+    """Write the notebook of ``NN.py`` (cells only, no outputs) to ``out/src/NN.ipynb``: papermill's input.
+
+    The committed ``notebooks/NN.ipynb`` is never touched here; only a ``cpu`` run replaces it (by the executed copy).
+    """
+    import jupytext
+
+    target = out / "src" / source.with_suffix(".ipynb").name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(jupytext.read(source), target)
+    return target
 
 
 def parameters_of(notebook: Path) -> dict:
@@ -83,7 +88,8 @@ def reproduce(preset: str, only: list[str] | None = None, datasets: list[str] | 
     out.mkdir(parents=True, exist_ok=True)
     timings = []
     for source in notebook_sources(only):
-        notebook = sync(source)
+        notebook = source_notebook(source, out)
+        committed = source.with_suffix(".ipynb")
         executed = {}
         for dataset in _runs(notebook, datasets):
             params = {"preset": preset}
@@ -95,15 +101,15 @@ def reproduce(preset: str, only: list[str] | None = None, datasets: list[str] | 
             print(f"[reproduce] {name} (preset {preset}) ...", flush=True)
             t0 = time.perf_counter()
             papermill.execute_notebook(str(notebook), str(target), parameters=params, kernel_name="python3",
-                                       cwd=str(notebook.parent), progress_bar=False)
+                                       cwd=str(source.parent), progress_bar=False)
             seconds = time.perf_counter() - t0
             print(f"[reproduce] {name}: {seconds:.1f} s -> {target}", flush=True)
             timings.append((name, seconds))
             executed[dataset] = target
         if preset == COMMITTED_PRESET:
             showcase = next((executed[d] for d in (None,) + SHOWCASE_ORDER if d in executed), None)
-            shutil.copyfile(showcase, notebook)
-            print(f"[reproduce] committed copy {notebook.name} <- {showcase.name}")
+            shutil.copyfile(showcase, committed)
+            print(f"[reproduce] committed copy {committed.name} <- {showcase.name}")
     return timings
 
 
