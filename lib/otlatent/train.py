@@ -34,7 +34,7 @@ from .runtime import load_checkpoint, save_checkpoint
 
 __all__ = ["GANConfig", "GANRun", "train_dcgan", "load_generator", "run_dir_for", "TrainingDiverged", "generate",
            "calibrate_batchnorm",
-           "iterations_for", "images_for", "dcgan_for"]
+           "iterations_for", "images_for", "dcgan_for", "batch_indices", "iteration_seed"]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -138,7 +138,7 @@ def run_dir_for(config: GANConfig, root: Path | None = None) -> Path:
     return (Path(root) if root else data_root()) / "models" / config.name
 
 
-def _batch_indices(n: int, batch: int, seed: int, iteration: int) -> np.ndarray:
+def batch_indices(n: int, batch: int, seed: int, iteration: int) -> np.ndarray:
     """The images of ``iteration``: epoch-wise permutations seeded by (seed, epoch), no image twice per epoch."""
     per_epoch = n // batch
     if per_epoch == 0:
@@ -148,8 +148,12 @@ def _batch_indices(n: int, batch: int, seed: int, iteration: int) -> np.ndarray:
     return perm[k * batch:(k + 1) * batch]
 
 
-def _latent_seed(seed: int, iteration: int) -> int:
+def iteration_seed(seed: int, iteration: int) -> int:
+    """The seed of iteration ``iteration``'s random draws (latents, noise): a function of ``(seed, iteration)``."""
     return int(np.random.default_rng([seed, iteration, 7]).integers(2**62))
+
+
+_batch_indices, _latent_seed = batch_indices, iteration_seed  # the names used by the DCGAN loop
 
 
 def _to_u8(x: torch.Tensor) -> np.ndarray:

@@ -1,0 +1,159 @@
+"""VAE: shapes at 45 and 64 px, the ELBO terms against torch.distributions, resumable training (smoke sizes)."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from otlatent import data
+from otlatent.train import TrainingDiverged
+from otlatent.vae import (VAE, VAEConfig, gaussian_log_likelihood, kl_to_standard_normal, load_vae, side_sizes,
+                          train_vae)
+
+
+@pytest.mark.parametrize("resolution, sizes", [(45, [45, 22, 11, 5]), (64, [64, 32, 16, 8])])
+def test_shapes(resolution, sizes):
+    assert side_sizes(resolution) == sizes
+    torch.manual_seed(0)
+    m = VAE(resolution, nc=3, nz=100, width=8)
+    x = torch.rand(3, 3, resolution, resolution) * 2 - 1
+    mu, logvar = m.encode(x)
+    assert mu.shape == logvar.shape == (3, 100)
+    y = m.decode(torch.randn(5, 100))
+    assert y.shape == (5, 3, resolution, resolution) and y.abs().max() <= 1
+    out = m(x)
+    assert out["mean"].shape == x.shape
+    assert all(out[k].shape == (3,) for k in ("elbo", "recon", "kl"))
+    torch.testing.assert_close(out["elbo"], out["recon"] - out["kl"])
+    with pytest.raises(ValueError, match="latents"):
+        m.decode(torch.randn(2, 10))
+    with pytest.raises(ValueError, match="expected images"):
+        m.encode(torch.zeros(1, 3, resolution + 1, resolution + 1))
+    with pytest.raises(ValueError, match="at least"):
+        VAE(12)
+
+
+def test_gaussian_log_likelihood_matches_torch_normal():
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(4, 3, 7, 7, generator=g) * 2 - 1
+    mean = torch.rand(4, 3, 7, 7, generator=g) * 2 - 1
+    for sigma in (0.1, 0.37, 1.0):
+        ref = torch.distributions.Normal(mean, sigma).log_prob(x).flatten(1).sum(1)
+        got = gaussian_log_likelihood(x, mean, math.log(sigma))
+        torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-3)
+    # a learned scale gets a gradient d/dlog s = -D + ||x - m||^2 / s^2
+    ls = torch.tensor(math.log(0.3), requires_grad=True)
+    gaussian_log_likelihood(x[:1], mean[:1], ls).sum().backward()
+    d, sq = x[0].numel(), (x[0] - mean[0]).pow(2).sum().item()
+    assert ls.grad.item() == pytest.approx(-d + sq / 0.09, rel=1e-4)
+
+
+def test_kl_matches_torch_and_monte_carlo():
+    g = torch.Generator().manual_seed(2)
+    mu = torch.randn(3, 6, generator=g)
+    logvar = torch.randn(3, 6, generator=g) * 0.5
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    kl = kl_to_standard_normal(mu, logvar)
+    torch.testing.assert_close(kl, torch.distributions.kl_divergence(q, p).sum(1))
+    z = q.sample((200_000,))
+    mc = (q.log_prob(z) - p.log_prob(z)).sum(-1).mean(0)
+    torch.testing.assert_close(kl, mc, rtol=0.02, atol=0.02)
+    assert kl_to_standard_normal(torch.zeros(2, 5), torch.zeros(2, 5)).abs().max() == 0
+
+
+def test_forward_uses_the_reparameterisation():
+    torch.manual_seed(0)
+    m = VAE(45, width=4, nz=7, sigma=0.2)
+    x = torch.rand(2, 3, 45, 45) * 2 - 1
+    eps = torch.randn(2, 7)
+    out = m(x, eps)
+    torch.testing.assert_close(out["z"], out["mu"] + torch.exp(0.5 * out["logvar"]) * eps)
+    ref = torch.distributions.Normal(m.decode(out["z"]), 0.2).log_prob(x).flatten(1).sum(1)
+    torch.testing.assert_close(out["recon"], ref, rtol=1e-5, atol=1e-2)
+    assert not m.log_sigma.requires_grad and m.sigma == pytest.approx(0.2)
+    learned = VAE(45, width=4, nz=7, sigma=0.2, learn_sigma=True)
+    assert any(p is learned.log_sigma for p in learned.parameters())
+
+
+def _config(**kw):
+    base = dict(dataset="synthetic", resolution=45, nz=16, width=8, batch_size=16, iterations=10, lr=2e-3,
+                seed=3, preset="smoke")
+    return VAEConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def images():
+    return data.load("synthetic", 45, n=256)
+
+
+def test_config_validation_and_name():
+    assert _config().name == "vae_synthetic_45px_nz16_sigma0.1_smoke_seed3"
+    assert "learnedsigma" in _config(learn_sigma=True).name
+    for bad in (dict(sigma=0.0), dict(iterations=0), dict(lr=2.0), dict(resolution=10)):
+        with pytest.raises(ValueError):
+            _config(**bad)
+
+
+def test_interrupted_run_resumes_to_identical_weights(images, tmp_path):
+    cfg = _config(learn_sigma=True)
+    straight = train_vae(images, cfg, tmp_path / "a", progress=False)
+    part = train_vae(images, cfg, tmp_path / "b", stop_after=4, progress=False)
+    assert part.iteration == 4 and not (tmp_path / "b" / "model.pt").exists()
+    resumed = train_vae(images, cfg, tmp_path / "b", progress=False)
+    assert resumed.iteration == 10 and len(resumed.history["elbo"]) == 10
+    for (k, a), (_, b) in zip(straight.model.state_dict().items(), resumed.model.state_dict().items()):
+        assert torch.equal(a, b), k
+    for k in ("elbo", "recon", "kl", "sigma"):
+        np.testing.assert_array_equal(straight.history[k], resumed.history[k])
+    assert straight.history["sigma"][-1] != pytest.approx(0.1, abs=1e-6), "learned scale moved"
+
+
+def test_finished_model_is_reloaded_not_retrained(images, tmp_path):
+    cfg = _config(iterations=3)
+    first = train_vae(images, cfg, tmp_path, progress=False)
+    again = train_vae(images, cfg, tmp_path, progress=False)
+    assert first.optimizer is not None and again.optimizer is None, "reloaded from model.pt"
+    x = images.images_u8[:5]
+    mu1, lv1 = first.encode(x)
+    mu2, lv2 = again.encode(x)
+    assert torch.equal(mu1, mu2) and torch.equal(lv1, lv2)
+    assert torch.equal(first.decode(mu1), again.decode(mu2))
+    loaded = load_vae(tmp_path / "model.pt")
+    assert loaded.config == cfg and len(loaded.history["kl"]) == 3
+    meta = torch.load(tmp_path / "model.pt", weights_only=False)["meta"]
+    assert meta["images"] == 256 and meta["sigma"] == 0.1
+    other = train_vae(images, _config(iterations=3, seed=4), tmp_path, progress=False)
+    assert other.optimizer is not None, "a different config is trained, not reloaded"
+
+
+def test_divergence_stops_with_a_message(images, tmp_path, monkeypatch):
+    import otlatent.vae as vae_mod
+
+    real = vae_mod.gaussian_log_likelihood
+    monkeypatch.setattr(vae_mod, "gaussian_log_likelihood", lambda *a: real(*a) * float("nan"))
+    with pytest.raises(TrainingDiverged, match="diverged at iteration 0"):
+        train_vae(images, _config(), tmp_path, progress=False)
+
+
+def test_training_lowers_the_negative_elbo(images, tmp_path):
+    cfg = _config(iterations=60, batch_size=32, width=16)
+    run = train_vae(images, cfg, tmp_path, progress=False)
+    elbo = run.history["elbo"]
+    assert np.isfinite(elbo).all() and set(run.history) == {"elbo", "recon", "kl", "sigma"}
+    np.testing.assert_allclose(elbo, run.history["recon"] - run.history["kl"], rtol=1e-5)
+    assert elbo[-10:].mean() > elbo[:5].mean() + 0.2 * abs(elbo[:5].mean()), (elbo[:5], elbo[-10:])
+    torch.manual_seed(cfg.seed)
+    init = cfg.build()  # the run's initial weights
+    from otlatent.vae import VAERun
+
+    before = VAERun(cfg, init, {}, 0, 0.0).evaluate(images.images_u8[:64], seed=0)["elbo"].mean()
+    after = run.evaluate(images.images_u8[:64], seed=0)["elbo"].mean()
+    assert after > before
+    recon = run.reconstruct(images.images_u8[:4])
+    assert recon.shape == (4, 3, 45, 45)
+
+
+def test_wrong_image_shape(images, tmp_path):
+    with pytest.raises(ValueError, match="config expects"):
+        train_vae(images, _config(resolution=64), tmp_path, progress=False)
