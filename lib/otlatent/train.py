@@ -153,7 +153,6 @@ def iteration_seed(seed: int, iteration: int) -> int:
     return int(np.random.default_rng([seed, iteration, 7]).integers(2**62))
 
 
-_batch_indices, _latent_seed = batch_indices, iteration_seed  # the names used by the DCGAN loop
 
 
 def _to_u8(x: torch.Tensor) -> np.ndarray:
@@ -247,9 +246,9 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
     i = start
     for i in bar:
         snapshot(i)
-        idx = torch.from_numpy(_batch_indices(len(data_u8), bs, config.seed, i))
+        idx = torch.from_numpy(batch_indices(len(data_u8), bs, config.seed, i))
         real = data_u8[idx].to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0)
-        z = prior.sample(bs, config.nz, seed=_latent_seed(config.seed, i), device=device)
+        z = prior.sample(bs, config.nz, seed=iteration_seed(config.seed, i), device=device)
         fake = G(z)
         # discriminator step: real -> 1, fake -> 0 (separate batches, as in DCGAN)
         opt_d.zero_grad(set_to_none=True)
