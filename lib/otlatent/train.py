@@ -153,8 +153,6 @@ def iteration_seed(seed: int, iteration: int) -> int:
     return int(np.random.default_rng([seed, iteration, 7]).integers(2**62))
 
 
-
-
 def _to_u8(x: torch.Tensor) -> np.ndarray:
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
 
