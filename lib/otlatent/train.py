@@ -34,7 +34,8 @@ from .runtime import load_checkpoint, save_checkpoint
 
 __all__ = ["GANConfig", "GANRun", "train_dcgan", "load_generator", "run_dir_for", "TrainingDiverged", "generate",
            "calibrate_batchnorm",
-           "iterations_for", "images_for", "dcgan_for", "batch_indices", "iteration_seed"]
+           "iterations_for", "images_for", "dcgan_for", "batch_indices", "iteration_seed", "run_paths", "check_images",
+           "resume_state", "check_finite", "Checkpointer", "progress_bar", "model_meta"]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -153,6 +154,66 @@ def iteration_seed(seed: int, iteration: int) -> int:
     return int(np.random.default_rng([seed, iteration, 7]).integers(2**62))
 
 
+def run_paths(config, run_dir: Path | None = None) -> tuple[Path, Path]:
+    """``(model.pt, checkpoint.pt)`` of a run: its finished model and its training state."""
+    run_dir = Path(run_dir) if run_dir else run_dir_for(config)
+    return run_dir / "model.pt", run_dir / "checkpoint.pt"
+
+
+def check_images(images, config) -> None:
+    """Raise ``ValueError`` unless ``images`` are (N, config.nc, config.resolution, config.resolution)."""
+    if tuple(images.images_u8.shape[1:]) != (config.nc, config.resolution, config.resolution):
+        raise ValueError(f"images have shape {images.images_u8.shape[1:]}, config expects "
+                         f"({config.nc}, {config.resolution}, {config.resolution})")
+
+
+def resume_state(ckpt_path: Path, config, device: str) -> dict | None:
+    """The training state saved at ``ckpt_path`` if it belongs to ``config`` (same class, equal fields), else ``None``."""
+    if not ckpt_path.exists():
+        return None
+    state = load_checkpoint(ckpt_path, device)
+    return state if type(config)(**state["config"]) == config else None
+
+
+def check_finite(config, iteration: int, ckpt_path: Path, **terms: float) -> None:
+    """Raise :class:`TrainingDiverged` naming the iteration, the terms and the last good checkpoint."""
+    if not all(np.isfinite(v) for v in terms.values()):
+        values = ", ".join(f"{k}={v}" for k, v in terms.items())
+        raise TrainingDiverged(f"{config.name}: training diverged at iteration {iteration}: {values}. Lower the "
+                               f"learning rate or check the data; the last good checkpoint is "
+                               f"{ckpt_path if ckpt_path.exists() else 'not written yet'}")
+
+
+class Checkpointer:
+    """Writes the training state atomically every ``minutes`` of wall time (and on demand)."""
+
+    def __init__(self, path: Path, minutes: float):
+        self.path, self.seconds, self.last = path, 60 * minutes, time.monotonic()
+
+    def save(self, state: dict) -> None:
+        save_checkpoint(state, self.path)
+        self.last = time.monotonic()
+
+    def maybe(self, make_state) -> None:
+        """Save ``make_state()`` if the interval has passed (the state is only built then)."""
+        if time.monotonic() - self.last > self.seconds:
+            self.save(make_state())
+
+
+def progress_bar(config, start: int, end: int, progress: bool):
+    """A tqdm bar over iterations ``start..end`` out of ``config.iterations``, named after the run."""
+    from tqdm import tqdm
+
+    return tqdm(range(start, end), initial=start, total=config.iterations, disable=not progress,
+                desc=config.name, unit="it", mininterval=2.0)
+
+
+def model_meta(config, images, device: str, seconds: float, **extra) -> dict:
+    """The metadata saved with a finished model."""
+    return {**dataclasses.asdict(config), "images": len(images), "source": images.source, "device": device,
+            "wall_seconds": seconds, **extra}
+
+
 def _to_u8(x: torch.Tensor) -> np.ndarray:
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
 
@@ -191,11 +252,8 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
     TrainingDiverged
         When a loss becomes NaN or infinite (the message gives the iteration and losses).
     """
-    run_dir = Path(run_dir) if run_dir else run_dir_for(config)
-    model_path, ckpt_path = run_dir / "model.pt", run_dir / "checkpoint.pt"
-    if tuple(images.images_u8.shape[1:]) != (config.nc, config.resolution, config.resolution):
-        raise ValueError(f"images have shape {images.images_u8.shape[1:]}, config expects "
-                         f"({config.nc}, {config.resolution}, {config.resolution})")
+    model_path, ckpt_path = run_paths(config, run_dir)
+    check_images(images, config)
     if model_path.exists():
         run = load_generator(model_path, device)
         if run.config == config:
@@ -210,15 +268,14 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
     history = {k: [] for k in keys}
     snapshots: list[tuple[int, np.ndarray]] = []
     start, seconds = 0, 0.0
-    if ckpt_path.exists():
-        state = load_checkpoint(ckpt_path, device)
-        if GANConfig(**state["config"]) == config:
-            G.load_state_dict(state["G"])
-            D.load_state_dict(state["D"])
-            opt_g.load_state_dict(state["opt_g"])
-            opt_d.load_state_dict(state["opt_d"])
-            history = {k: list(state["history"][k]) for k in keys}
-            snapshots, start, seconds = state["snapshots"], state["iteration"], state["seconds"]
+    state = resume_state(ckpt_path, config, device)
+    if state is not None:
+        G.load_state_dict(state["G"])
+        D.load_state_dict(state["D"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        history = {k: list(state["history"][k]) for k in keys}
+        snapshots, start, seconds = state["snapshots"], state["iteration"], state["seconds"]
     fixed_z = prior.sample(64, config.nz, seed=config.seed + 10_007, device=device)
     snap_at = set(np.unique(np.linspace(0, config.iterations, n_snapshots).round().astype(int)).tolist())
     data_u8 = torch.from_numpy(images.images_u8)
@@ -226,22 +283,18 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
     bs = config.batch_size
     ones, zeros = torch.ones(bs, device=device), torch.zeros(bs, device=device)
     end = config.iterations if stop_after is None else min(stop_after, config.iterations)
-    t_last_ckpt = time.monotonic()
+    checkpoints = Checkpointer(ckpt_path, checkpoint_minutes)
 
     def snapshot(i):
         if i in snap_at and not any(s[0] == i for s in snapshots):
             calibrated = calibrate_batchnorm(copy.deepcopy(G), prior, n=1024, seed=config.seed)
             snapshots.append((i, _to_u8(generate(calibrated, fixed_z).cpu())))
 
-    def checkpoint(i, spent):
-        save_checkpoint(_state(config, G, D, opt_g, opt_d, history, snapshots, i, spent), ckpt_path)
+    def state_at(i, spent):
+        return _state(config, G, D, opt_g, opt_d, history, snapshots, i, spent)
 
-    from tqdm import tqdm
-
-    bar = tqdm(range(start, end), initial=start, total=config.iterations, disable=not progress,
-               desc=config.name, unit="it", mininterval=2.0)
+    bar = progress_bar(config, start, end, progress)
     t0 = time.monotonic()
-    i = start
     for i in bar:
         snapshot(i)
         idx = torch.from_numpy(batch_indices(len(data_u8), bs, config.seed, i))
@@ -262,24 +315,19 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
         loss_g.backward()
         opt_g.step()
         ld, lg = loss_d.item(), loss_g.item()
-        if not (np.isfinite(ld) and np.isfinite(lg)):
-            raise TrainingDiverged(f"{config.name}: training diverged at iteration {i}: loss_D={ld}, loss_G={lg}. "
-                                   f"Lower the learning rate or check the data; the last good checkpoint is "
-                                   f"{ckpt_path if ckpt_path.exists() else 'not written yet'}")
+        check_finite(config, i, ckpt_path, loss_D=ld, loss_G=lg)
         history["loss_d"].append(ld)
         history["loss_g"].append(lg)
         history["d_real"].append(torch.sigmoid(out_real).mean().item())
         history["d_fake"].append(torch.sigmoid(out_fake).mean().item())
         if progress and i % 20 == 0:
             bar.set_postfix(loss_d=f"{ld:.3f}", loss_g=f"{lg:.3f}", refresh=False)
-        if time.monotonic() - t_last_ckpt > 60 * checkpoint_minutes:
-            checkpoint(i + 1, seconds + time.monotonic() - t0)
-            t_last_ckpt = time.monotonic()
+        checkpoints.maybe(lambda: state_at(i + 1, seconds + time.monotonic() - t0))
     bar.close()
-    done = end if end > start else start
+    done = max(end, start)
     seconds += time.monotonic() - t0
     snapshot(done)
-    checkpoint(done, seconds)
+    checkpoints.save(state_at(done, seconds))
     hist = {k: np.asarray(v, dtype=np.float64) for k, v in history.items()}
     if done >= config.iterations:
         calibrate_batchnorm(G, prior, seed=config.seed)
@@ -287,8 +335,7 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
     if done >= config.iterations:
         save_checkpoint({"config": dataclasses.asdict(config), "G": G.state_dict(), "history": hist,
                          "snapshots": snapshots, "iteration": done, "seconds": seconds, "version": __version__,
-                         "meta": {**dataclasses.asdict(config), "images": len(images), "source": images.source,
-                                  "device": device, "wall_seconds": seconds}}, model_path)
+                         "meta": model_meta(config, images, device, seconds)}, model_path)
     return run
 
 

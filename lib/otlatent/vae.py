@@ -54,7 +54,8 @@ from torch import nn
 
 from . import __version__
 from .runtime import load_checkpoint, save_checkpoint
-from .train import TrainingDiverged, batch_indices, iteration_seed, run_dir_for
+from .train import (Checkpointer, batch_indices, check_finite, check_images, iteration_seed, model_meta,
+                    progress_bar, resume_state, run_paths)
 
 __all__ = ["VAEConfig", "VAE", "VAERun", "train_vae", "load_vae", "gaussian_log_likelihood", "kl_to_standard_normal",
            "negative_elbo", "side_sizes"]
@@ -303,11 +304,8 @@ def train_vae(images, config: VAEConfig, run_dir: Path | None = None, device: st
     TrainingDiverged
         When the loss becomes NaN or infinite (the message gives the iteration and terms).
     """
-    run_dir = Path(run_dir) if run_dir else run_dir_for(config)
-    model_path, ckpt_path = run_dir / "model.pt", run_dir / "checkpoint.pt"
-    if tuple(images.images_u8.shape[1:]) != (config.nc, config.resolution, config.resolution):
-        raise ValueError(f"images have shape {images.images_u8.shape[1:]}, config expects "
-                         f"({config.nc}, {config.resolution}, {config.resolution})")
+    model_path, ckpt_path = run_paths(config, run_dir)
+    check_images(images, config)
     if model_path.exists():
         run = load_vae(model_path, device)
         if run.config == config:
@@ -318,22 +316,17 @@ def train_vae(images, config: VAEConfig, run_dir: Path | None = None, device: st
     keys = ("elbo", "recon", "kl", "sigma")
     history: dict[str, list] = {k: [] for k in keys}
     start, seconds = 0, 0.0
-    if ckpt_path.exists():
-        state = load_checkpoint(ckpt_path, device)
-        if VAEConfig(**state["config"]) == config:
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["opt"])
-            history = {k: list(state["history"][k]) for k in keys}
-            start, seconds = state["iteration"], state["seconds"]
+    state = resume_state(ckpt_path, config, device)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        history = {k: list(state["history"][k]) for k in keys}
+        start, seconds = state["iteration"], state["seconds"]
     data_u8 = torch.from_numpy(images.images_u8)
     bs = config.batch_size
     end = config.iterations if stop_after is None else min(stop_after, config.iterations)
-    t_last_ckpt = time.monotonic()
-
-    from tqdm import tqdm
-
-    bar = tqdm(range(start, end), initial=start, total=config.iterations, disable=not progress,
-               desc=config.name, unit="it", mininterval=2.0)
+    checkpoints = Checkpointer(ckpt_path, checkpoint_minutes)
+    bar = progress_bar(config, start, end, progress)
     t0 = time.monotonic()
     model.train()
     for i in bar:
@@ -344,10 +337,7 @@ def train_vae(images, config: VAEConfig, run_dir: Path | None = None, device: st
         opt.zero_grad(set_to_none=True)
         loss, out = negative_elbo(model, x, eps)
         elbo, recon, kl = -loss.item(), out["recon"].mean().item(), out["kl"].mean().item()
-        if not np.isfinite(elbo):
-            raise TrainingDiverged(f"{config.name}: training diverged at iteration {i}: elbo={elbo}, recon={recon}, "
-                                   f"kl={kl}. Lower the learning rate or check the data; the last good checkpoint "
-                                   f"is {ckpt_path if ckpt_path.exists() else 'not written yet'}")
+        check_finite(config, i, ckpt_path, elbo=elbo, recon=recon, kl=kl)
         loss.backward()
         opt.step()
         history["elbo"].append(elbo)
@@ -356,20 +346,17 @@ def train_vae(images, config: VAEConfig, run_dir: Path | None = None, device: st
         history["sigma"].append(model.sigma)
         if progress and i % 20 == 0:
             bar.set_postfix(elbo=f"{elbo:.1f}", kl=f"{kl:.1f}", refresh=False)
-        if time.monotonic() - t_last_ckpt > 60 * checkpoint_minutes:
-            save_checkpoint(_state(config, model, opt, history, i + 1, seconds + time.monotonic() - t0), ckpt_path)
-            t_last_ckpt = time.monotonic()
+        checkpoints.maybe(lambda: _state(config, model, opt, history, i + 1, seconds + time.monotonic() - t0))
     bar.close()
     done = max(end, start)
     seconds += time.monotonic() - t0
-    save_checkpoint(_state(config, model, opt, history, done, seconds), ckpt_path)
+    checkpoints.save(_state(config, model, opt, history, done, seconds))
     hist = {k: np.asarray(v, dtype=np.float64) for k, v in history.items()}
     model.eval()
     if done >= config.iterations:
         save_checkpoint({"config": dataclasses.asdict(config), "model": model.state_dict(), "history": hist,
                          "iteration": done, "seconds": seconds, "version": __version__,
-                         "meta": {**dataclasses.asdict(config), "images": len(images), "source": images.source,
-                                  "device": device, "wall_seconds": seconds, "sigma_final": model.sigma}},
+                         "meta": model_meta(config, images, device, seconds, sigma_final=model.sigma)},
                         model_path)
     return VAERun(config, model, hist, done, seconds, model_path, opt)
 
