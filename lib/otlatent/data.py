@@ -42,7 +42,7 @@ from .runtime import atomic_write
 
 __all__ = [
     "LAYOUT", "ImageSet", "DatasetNotFoundError", "candidates", "locate", "available", "load",
-    "make_synthetic", "SYNTHETIC_CLASSES", "read_idx", "to_float", "to_uint8",
+    "make_synthetic", "SYNTHETIC_CLASSES", "read_idx", "to_float", "to_uint8", "to_unit",
 ]
 
 #: Bump when decoding or preprocessing changes, so that old caches are not reused.
@@ -116,6 +116,16 @@ def to_float(images_u8):
 
     t = torch.as_tensor(images_u8)
     return t.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+def to_unit(images):
+    """uint8 images (/255) or float images in [-1, 1] ((x + 1) / 2, clipped) -> float32 CPU tensor in [0, 1]."""
+    import torch
+
+    t = torch.as_tensor(images)
+    if t.dtype == torch.uint8:
+        return t.float() / 255.0
+    return (t.detach().float().cpu().clamp(-1, 1) + 1) / 2
 
 
 def to_uint8(images):

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import data_root
+from .data import to_unit
 
 __all__ = ["image_statistics", "LAPLACIAN", "inception_score", "inception_status", "inception_weights_candidates",
            "INCEPTION_WEIGHTS_FILE", "U8Images", "fidelity_metrics", "frechet_distance", "kernel_distance",
@@ -31,13 +32,6 @@ __all__ = ["image_statistics", "LAPLACIAN", "inception_score", "inception_status
 
 #: The 3x3 discrete Laplacian used for sharpness.
 LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
-
-
-def _unit(images) -> torch.Tensor:
-    t = torch.as_tensor(images)
-    if t.dtype == torch.uint8:
-        return t.float() / 255.0
-    return (t.detach().float().cpu().clamp(-1, 1) + 1) / 2
 
 
 def image_statistics(images) -> pd.DataFrame:
@@ -49,7 +43,7 @@ def image_statistics(images) -> pd.DataFrame:
     - ``contrast``: standard deviation of L over the image;
     - ``sharpness``: mean squared response of L to the 3x3 Laplacian (high-frequency energy).
     """
-    x = _unit(images)
+    x = to_unit(images)
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"expected images of shape (N, 1 or 3, H, W), got {tuple(x.shape)}")
     if x.shape[1] == 3:

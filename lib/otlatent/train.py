@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from . import __version__
+from .data import to_uint8
 from .models import Discriminator, Generator
 from .priors import get_prior
 from .runtime import load_checkpoint, save_checkpoint
@@ -214,10 +215,6 @@ def model_meta(config, images, device: str, seconds: float, **extra) -> dict:
             "wall_seconds": seconds, **extra}
 
 
-def _to_u8(x: torch.Tensor) -> np.ndarray:
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
-
-
 def _state(config, G, D, opt_g, opt_d, history, snapshots, iteration, seconds) -> dict[str, Any]:
     return {"config": dataclasses.asdict(config), "G": G.state_dict(), "D": D.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
@@ -288,7 +285,7 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
     def snapshot(i):
         if i in snap_at and not any(s[0] == i for s in snapshots):
             calibrated = calibrate_batchnorm(copy.deepcopy(G), prior, n=1024, seed=config.seed)
-            snapshots.append((i, _to_u8(generate(calibrated, fixed_z).cpu())))
+            snapshots.append((i, to_uint8(generate(calibrated, fixed_z)).numpy()))
 
     def state_at(i, spent):
         return _state(config, G, D, opt_g, opt_d, history, snapshots, i, spent)

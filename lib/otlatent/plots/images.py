@@ -8,18 +8,15 @@ import numpy as np
 import torch
 from torchvision.utils import make_grid
 
+from ..data import to_unit
 from . import METHOD_COLORS, method_color
 
 __all__ = ["to_display", "show_grid", "grid_figure", "strips_figure", "progress_figure", "loss_figure"]
 
 
-def to_display(images) -> np.ndarray:
-    """A batch (N, C, H, W), float in [-1, 1] or uint8, as a tiled HxWx3 float image in [0, 1] (one row)."""
-    t = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
-    if t.dtype == torch.uint8:
-        t = t.float() / 255.0
-    else:
-        t = (t.detach().float().cpu().clamp(-1, 1) + 1) / 2
+def to_display(images) -> torch.Tensor:
+    """A batch (N, C, H, W), float in [-1, 1] or uint8, as RGB floats in [0, 1] (grey images repeated to 3 channels)."""
+    t = to_unit(np.asarray(images) if not torch.is_tensor(images) else images)
     if t.shape[1] == 1:
         t = t.expand(-1, 3, -1, -1)
     return t
