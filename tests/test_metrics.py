@@ -1,5 +1,6 @@
 """Sample-quality scores against independent references: torch-fidelity's own functions, scipy, closed forms."""
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.linalg
 import scipy.stats
@@ -357,3 +358,38 @@ def test_split_mean_is_matches_inception_score():
     for n in (100, 103):  # divisible by the splits and not
         expected = metrics.inception_score(logits=logits[:n], splits=5, shuffle=False)["mean"]
         np.testing.assert_allclose(metrics._split_mean_is(logits[:n].log_softmax(1), 5), expected, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- reconstruction fidelity
+
+
+def test_reconstruction_quality_closed_forms():
+    g = torch.Generator().manual_seed(0)
+    clean = torch.rand(5, 3, 24, 24, generator=g) * 2 - 1
+    noisy = (clean + 0.1 * torch.randn(clean.shape, generator=g)).clamp(-1, 1)
+    q = metrics.reconstruction_quality(clean, noisy)
+    mse = ((noisy - clean) / 2).pow(2).flatten(1).mean(1).double().numpy()
+    np.testing.assert_allclose(q["mse"], mse, rtol=1e-6)
+    np.testing.assert_allclose(q["psnr"], 10 * np.log10(1 / mse), rtol=1e-6)
+    assert (q["ssim"] < 1).all()
+    np.testing.assert_allclose(metrics.reconstruction_quality(clean, clean)["ssim"], 1.0, rtol=1e-9)
+    # constant images a, b: SSIM = (2ab + C1) / (a^2 + b^2 + C1), C1 = (0.01 L)^2 (structure and contrast terms = 1)
+    a, b = 0.3, 0.7
+    const = metrics.reconstruction_quality(torch.full((1, 1, 16, 16), 2 * a - 1), torch.full((1, 1, 16, 16), 2 * b - 1))
+    c1 = 0.01 ** 2
+    assert const["ssim"][0] == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-6)
+    more = metrics.reconstruction_quality(clean, (clean + 0.3 * torch.randn(clean.shape, generator=g)).clamp(-1, 1))
+    assert (more["ssim"] < q["ssim"]).all() and (more["psnr"] < q["psnr"]).all()
+    with pytest.raises(ValueError, match="shapes differ"):
+        metrics.reconstruction_quality(clean, clean[:, :1])
+
+
+def test_mean_ci_table():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"method": np.repeat(["a", "b"], 400), "x": np.r_[rng.normal(0, 1, 400), rng.normal(3, 1, 400)]})
+    t = metrics.mean_ci_table(df, "method", ["x"], n_boot=300)
+    assert t.method.tolist() == ["a", "b"] and t.n.tolist() == [400, 400]
+    np.testing.assert_allclose(t.x, df.groupby("method").x.mean().to_numpy())
+    assert (t.x_lo < t.x).all() and (t.x < t.x_hi).all()
+    half = (t.x_hi - t.x_lo) / 2  # ≈ 1.96 / sqrt(400) = 0.098
+    np.testing.assert_allclose(half, 1.96 / 20, rtol=0.25)

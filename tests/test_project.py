@@ -117,6 +117,20 @@ def test_start_prints_data_source(capsys, monkeypatch, tmp_path):
     assert "simulates all of its samples" in capsys.readouterr().out
 
 
+def test_start_falls_back_when_the_dataset_is_missing(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("OTLATENT_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("OTLATENT_FIGURES", str(tmp_path / "figures"))
+    study = otlatent.start("99_test", preset="smoke", dataset="lfw", fallback="synthetic")
+    out = capsys.readouterr().out.splitlines()
+    assert study.dataset == "synthetic" and study.fig_dir == tmp_path / "figures" / "synthetic"
+    assert "embedded procedural dataset" in out[1] and "'lfw' was asked for but is not under" in out[2]
+    lfw_dir = tmp_path / "full" / "lfw-deepfunneled" / "Some_One"
+    lfw_dir.mkdir(parents=True)
+    (lfw_dir / "Some_One_0001.jpg").write_bytes(b"")
+    monkeypatch.setenv("OTLATENT_DATA", str(tmp_path / "full"))
+    assert otlatent.start("99_test", preset="smoke", dataset="lfw", fallback="synthetic", quiet=True).dataset == "lfw"
+
+
 def test_seed_everything_is_reproducible():
     import torch
 

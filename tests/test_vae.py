@@ -7,8 +7,8 @@ import torch
 
 from otlatent import data
 from otlatent.train import TrainingDiverged
-from otlatent.vae import (VAE, VAEConfig, gaussian_log_likelihood, kl_to_standard_normal, load_vae, side_sizes,
-                          train_vae)
+from otlatent.vae import (VAE, VAEConfig, aggregate_posterior, gaussian_kl_to_standard_normal, gaussian_log_likelihood,
+                          kl_to_standard_normal, load_vae, map_latents, side_sizes, train_vae)
 
 
 @pytest.mark.parametrize("resolution, sizes", [(45, [45, 22, 11, 5]), (64, [64, 32, 16, 8])])
@@ -157,3 +157,91 @@ def test_training_lowers_the_negative_elbo(images, tmp_path):
 def test_wrong_image_shape(images, tmp_path):
     with pytest.raises(ValueError, match="config expects"):
         train_vae(images, _config(resolution=64), tmp_path, progress=False)
+
+
+# --------------------------------------------------------------------------- aggregated posterior, MAP, vae_for
+
+
+def test_gaussian_kl_matches_torch_distributions():
+    from torch.distributions import MultivariateNormal, kl_divergence
+
+    g = torch.Generator().manual_seed(5)
+    a = torch.randn(6, 6, generator=g, dtype=torch.float64)
+    cov = a @ a.T / 6 + 0.3 * torch.eye(6, dtype=torch.float64)
+    m = torch.randn(6, generator=g, dtype=torch.float64)
+    ref = kl_divergence(MultivariateNormal(m, cov), MultivariateNormal(torch.zeros(6, dtype=torch.float64),
+                                                                        torch.eye(6, dtype=torch.float64)))
+    assert gaussian_kl_to_standard_normal(m, cov) == pytest.approx(float(ref), rel=1e-10)
+    diag = torch.diagonal(cov)
+    assert gaussian_kl_to_standard_normal(m, diag) == pytest.approx(
+        gaussian_kl_to_standard_normal(m, torch.diag(diag)), rel=1e-12)
+    assert gaussian_kl_to_standard_normal(torch.zeros(4), torch.ones(4)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_aggregate_posterior_of_a_matched_encoder_is_the_prior():
+    # means ~ N(0, a^2) with posterior variance 1 - a^2: q(z) = N(0, 1) exactly; 3 collapsed dimensions.
+    g = torch.Generator().manual_seed(0)
+    n, d = 20_000, 8
+    a = torch.tensor([0.9, 0.8, 0.7, 0.5, 0.3, 0.0, 0.0, 0.0])
+    mu = torch.randn(n, d, generator=g) * a
+    logvar = torch.log(1 - a ** 2).expand(n, d)
+    agg = aggregate_posterior(mu, logvar)
+    np.testing.assert_allclose(agg["var_means"], (a ** 2).numpy(), atol=0.03)
+    np.testing.assert_allclose(agg["total_var"], np.ones(d), atol=0.03)
+    assert agg["active"].tolist() == [True] * 5 + [False] * 3
+    assert 0 <= agg["kl_gaussian_fit"] < 0.01
+    # the means alone are far from the prior: KL of N(0, diag a^2), collapsed dims clamped by the sampling noise
+    assert agg["kl_means_fit"] > 0.5 * float(-torch.log(a[:5] ** 2).sum() - 5 + (a[:5] ** 2).sum())
+
+
+def test_map_latents_matches_the_closed_form_for_a_linear_decoder():
+    # decoder m(z) = A z: the MAP is ridge regression, z* = (A^T M A / s^2 + I)^-1 A^T M y / s^2 per image.
+    g = torch.Generator().manual_seed(2)
+    nz, shape = 4, (1, 3, 3)
+    A = torch.randn(9, nz, generator=g)
+    decode = torch.nn.Linear(nz, 9, bias=False)
+    decode.weight.data = A.clone()
+    dec = lambda z: decode(z).view(-1, *shape)  # noqa: E731
+    y = torch.randn(5, *shape, generator=g)
+    mask = torch.rand(5, *shape, generator=g) > 0.3
+    sigma = torch.tensor([0.5, 1.0, 0.3, 2.0, 0.7])
+    z, energy = map_latents(dec, y, torch.zeros(5, nz), sigma, mask, steps=3000, lr=0.02)
+    for i in range(5):
+        M = torch.diag(mask[i].flatten().float())
+        H = A.T @ M @ A / sigma[i] ** 2 + torch.eye(nz)
+        expected = torch.linalg.solve(H, A.T @ M @ y[i].flatten() / sigma[i] ** 2)
+        torch.testing.assert_close(z[i], expected, atol=2e-3, rtol=1e-3)
+    assert energy.shape == (3001, 5) and (energy[-1] <= energy[0]).all()
+    assert decode.weight.requires_grad, "the decoder's flags are restored"
+
+
+def test_map_latents_improves_the_fit_of_a_trained_vae(images, tmp_path):
+    run = train_vae(images, _config(iterations=40, batch_size=32, width=16), tmp_path, progress=False)
+    x = images.images[:16]
+    mu, _ = run.encode(x)
+    z, energy = map_latents(run.model.decode, x, mu, run.model.sigma, steps=30, lr=0.05)
+    assert energy[-1].mean() < energy[0].mean()
+    err = lambda zz: float((run.decode(zz) - x).pow(2).mean())  # noqa: E731
+    assert err(z) < err(mu)
+    with pytest.raises(ValueError, match="starting latents"):
+        map_latents(run.model.decode, x, mu[:3], 0.1)
+    with pytest.raises(ValueError, match="positive"):
+        map_latents(run.model.decode, x, mu, 0.0)
+
+
+def test_vae_for_splits_trains_and_reloads(tmp_path, monkeypatch):
+    import otlatent
+    from otlatent.vae import vae_for, vae_images_for
+
+    monkeypatch.setenv("OTLATENT_DATA", str(tmp_path))
+    study = otlatent.start("07_test", preset="smoke", dataset="synthetic", quiet=True)
+    train, test = vae_images_for(study)
+    preset = study.preset
+    assert len(test) == min(preset.vae_test, preset.vae_max_images // 5)
+    assert len(train) + len(test) == preset.vae_max_images
+    assert train.images_u8.shape[2:] == (preset.vae_resolution,) * 2
+    run = vae_for(study, train, progress=False)
+    assert run.config.learn_sigma and run.config.width == preset.vae_width
+    assert run.iteration == int(np.ceil(preset.vae_epochs * len(train) / preset.vae_batch))
+    assert (tmp_path / "models" / run.config.name / "model.pt").is_file()
+    assert vae_for(study, train, progress=False).optimizer is None, "reloaded, not retrained"

@@ -61,6 +61,19 @@ class Preset:
     clf_width, clf_epochs, clf_train, clf_test : int
         The small CNN that scores samples (:mod:`otlatent.classifier`): base width, training epochs,
         training images (at most) and held-out test images (also the real reference set of FID/KID).
+    vae_resolution, vae_width, vae_batch : int
+        The VAE of notebooks 07-08 (:mod:`otlatent.vae`): image side (45 as in the seed report, or 64), base width
+        and batch size.
+    vae_epochs : float
+        Passes over the VAE's training images.
+    vae_max_images : int or None
+        Load the first this-many images only (``None``: all of them); the last ``vae_test`` of them are held out.
+    vae_test : int
+        Held-out images (never trained on): reconstructions, interpolations and the scores' real reference.
+    n_recon : int
+        Held-out images per corruption and severity in the reconstruction study (notebook 08).
+    map_steps : int
+        Adam steps of the MAP latent optimisation (notebook 08).
     """
 
     name: str
@@ -83,6 +96,14 @@ class Preset:
     clf_epochs: int
     clf_train: int
     clf_test: int
+    vae_resolution: int
+    vae_width: int
+    vae_batch: int
+    vae_epochs: float
+    vae_max_images: int | None
+    vae_test: int
+    n_recon: int
+    map_steps: int
 
     def summary(self) -> str:
         fields = (f.name for f in dataclasses.fields(self) if f.name not in ("name", "description"))
@@ -97,6 +118,8 @@ PRESETS: dict[str, Preset] = {
         n_sim=20_000, n_brute=5, n_lp=20, grid=201, n_trials=40,
         gan_resolution=32, gan_width=8, gan_batch=16, gan_epochs=1, gan_max_images=512, checkpoint_minutes=1,
         n_score=400, score_splits=2, n_boot=40, clf_width=8, clf_epochs=3, clf_train=2_000, clf_test=400,
+        vae_resolution=45, vae_width=8, vae_batch=16, vae_epochs=1, vae_max_images=512, vae_test=128, n_recon=32,
+        map_steps=20,
     ),
     "cpu": Preset(
         name="cpu",
@@ -104,6 +127,8 @@ PRESETS: dict[str, Preset] = {
         n_sim=1_000_000, n_brute=7, n_lp=60, grid=801, n_trials=200,
         gan_resolution=32, gan_width=32, gan_batch=64, gan_epochs=25, gan_max_images=None, checkpoint_minutes=3,
         n_score=5_000, score_splits=10, n_boot=200, clf_width=16, clf_epochs=8, clf_train=20_000, clf_test=2_000,
+        vae_resolution=45, vae_width=32, vae_batch=64, vae_epochs=60, vae_max_images=None, vae_test=1_000,
+        n_recon=250, map_steps=150,
     ),
     "paper": Preset(
         name="paper",
@@ -112,6 +137,8 @@ PRESETS: dict[str, Preset] = {
         gan_resolution=64, gan_width=64, gan_batch=128, gan_epochs=25, gan_max_images=None, checkpoint_minutes=10,
         n_score=50_000, score_splits=10, n_boot=1_000, clf_width=32, clf_epochs=15, clf_train=50_000,
         clf_test=10_000,
+        vae_resolution=64, vae_width=64, vae_batch=128, vae_epochs=100, vae_max_images=None, vae_test=1_000,
+        n_recon=1_000, map_steps=500,
     ),
 }
 

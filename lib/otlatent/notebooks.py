@@ -73,9 +73,16 @@ def datasets_present() -> list[str]:
 
 
 def _runs(notebook: Path, datasets: list[str] | None) -> list[str | None]:
-    if "dataset" not in parameters_of(notebook):
+    """The datasets to run a notebook on: none for simulation notebooks; every dataset present for those whose
+    default is ``synthetic`` (the GAN notebooks); the default alone for notebooks about one dataset (the VAE
+    notebooks' ``lfw``: they fall back to ``synthetic`` themselves when it is missing)."""
+    params = parameters_of(notebook)
+    if "dataset" not in params:
         return [None]
-    return datasets if datasets is not None else datasets_present()
+    if datasets is not None:
+        return datasets
+    default = params["dataset"].strip("'\"")
+    return datasets_present() if default == "synthetic" else [default]
 
 
 def reproduce(preset: str, only: list[str] | None = None, datasets: list[str] | None = None,

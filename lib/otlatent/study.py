@@ -77,7 +77,7 @@ def _short(path: Path) -> str:
 
 
 def start(notebook: str, preset: str, seed: int = 0, dataset: str | None = None,
-          device: str | None = None, quiet: bool = False) -> Study:
+          device: str | None = None, quiet: bool = False, fallback: str | None = None) -> Study:
     """Validate a notebook's parameters and set up its run.
 
     Parameters
@@ -93,6 +93,9 @@ def start(notebook: str, preset: str, seed: int = 0, dataset: str | None = None,
         simulate their own samples.
     device : str, optional
         Overrides the automatic choice (cuda, then mps, then cpu).
+    fallback : str, optional
+        The dataset to use instead when ``dataset``'s files are not under the data root (the run says so in
+        its first output); without it a missing dataset is an error when the notebook loads it.
 
     Raises
     ------
@@ -100,8 +103,15 @@ def start(notebook: str, preset: str, seed: int = 0, dataset: str | None = None,
         For an unknown preset or dataset, listing the valid names.
     """
     cfg = get_preset(preset)
+    missing = None
     if dataset is not None:
         check_dataset(dataset)
+        if fallback is not None:
+            from .data import available
+
+            check_dataset(fallback)
+            if not available(dataset):
+                missing, dataset = dataset, fallback
     rng = seed_everything(seed)
     dev = pick_device(device)
     from .plots import set_style
@@ -119,6 +129,9 @@ def start(notebook: str, preset: str, seed: int = 0, dataset: str | None = None,
         else:
             data_line = f"{dataset!r} under {_short(data_root())}"
         print(f"otlatent {__version__} | notebook {notebook} | python {platform.python_version()}")
+        if missing is not None:
+            data_line += (f"\n         ({missing!r} was asked for but is not under {_short(data_root())}: "
+                          f"`make data` gets it; this run uses {dataset!r} instead)")
         print(f"data:    {data_line}")
         print(f"preset:  {cfg.name} ({cfg.description})")
         print(f"         {cfg.summary()}")

@@ -347,9 +347,12 @@ def load_generator(path: str | Path, device: str = "cpu") -> GANRun:
                   Path(path))
 
 
-def iterations_for(n_images: int, preset) -> int:
-    """Iterations of ``preset.gan_epochs`` passes over ``n_images`` at ``preset.gan_batch`` images each."""
-    return max(1, int(np.ceil(preset.gan_epochs * n_images / preset.gan_batch)))
+def iterations_for(n_images: int, preset, epochs: float | None = None, batch: int | None = None) -> int:
+    """Iterations of ``epochs`` passes over ``n_images`` at ``batch`` images each (default: the preset's GAN
+    schedule, ``preset.gan_epochs`` and ``preset.gan_batch``)."""
+    epochs = preset.gan_epochs if epochs is None else epochs
+    batch = preset.gan_batch if batch is None else batch
+    return max(1, int(np.ceil(epochs * n_images / batch)))
 
 
 def images_for(study, resolution: int | None = None):

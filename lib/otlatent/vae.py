@@ -58,7 +58,8 @@ from .train import (Checkpointer, batch_indices, check_finite, check_images, ite
                     progress_bar, resume_state, run_paths)
 
 __all__ = ["VAEConfig", "VAE", "VAERun", "train_vae", "load_vae", "gaussian_log_likelihood", "kl_to_standard_normal",
-           "negative_elbo", "side_sizes"]
+           "negative_elbo", "side_sizes", "vae_images_for", "vae_for", "aggregate_posterior",
+           "gaussian_kl_to_standard_normal", "map_latents"]
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -369,3 +370,186 @@ def load_vae(path: str | Path, device: str = "cpu") -> VAERun:
     model.load_state_dict(state["model"])
     model.eval()
     return VAERun(config, model, state["history"], state["iteration"], state["seconds"], Path(path))
+
+
+# --------------------------------------------------------------------------- the study's VAE
+
+
+def vae_images_for(study):
+    """``(train, test)`` image sets of a notebook run: ``study.dataset`` at the preset's VAE resolution.
+
+    The first ``preset.vae_max_images`` images in file order are loaded and the **last** ``preset.vae_test`` of
+    them are held out.  LFW's files are sorted by person, so the held-out faces belong to people the VAE never
+    saw in training (except possibly one person at the boundary).
+    """
+    from . import data
+
+    preset = study.preset
+    images = data.load(study.dataset, preset.vae_resolution, n=preset.vae_max_images, seed=study.seed)
+    n_test = min(preset.vae_test, len(images) // 5)
+    cut = len(images) - n_test
+
+    def part(sl):
+        labels = None if images.labels is None else images.labels[sl]
+        return data.ImageSet(images.name, images.images_u8[sl], labels, images.source)
+
+    return part(slice(0, cut)), part(slice(cut, None))
+
+
+def vae_for(study, train_images=None, progress: bool = True) -> VAERun:
+    """Train (or reload) the VAE of a notebook run: ``study``'s dataset, preset and seed.
+
+    A learned likelihood scale (initialised at 0.1) and the preset's ``vae_*`` sizes; the model lives in
+    ``<data root>/models/<config.name>/``, so notebook 08 reloads what notebook 07 trained.
+    """
+    from .train import iterations_for
+
+    preset = study.preset
+    if train_images is None:
+        train_images, _ = vae_images_for(study)
+    config = VAEConfig(dataset=study.dataset, resolution=preset.vae_resolution, nc=train_images.images_u8.shape[1],
+                       width=preset.vae_width, batch_size=preset.vae_batch,
+                       iterations=iterations_for(len(train_images), preset, preset.vae_epochs, preset.vae_batch),
+                       sigma=0.1, learn_sigma=True, seed=study.seed, preset=preset.name)
+    return train_vae(train_images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes,
+                     progress=progress)
+
+
+# --------------------------------------------------------------------------- the aggregated posterior
+
+
+def gaussian_kl_to_standard_normal(mean, cov) -> float:
+    """:math:`\\mathrm{KL}(\\mathcal N(m, \\Sigma) \\,\\|\\, \\mathcal N(0, I_d))
+    = \\frac12\\left(\\operatorname{tr}\\Sigma + m^\\top m - d - \\log\\det\\Sigma\\right)` in nats.
+
+    ``cov`` is a (d, d) covariance or a (d,) diagonal.
+    """
+    mean = torch.as_tensor(mean, dtype=torch.float64)
+    cov = torch.as_tensor(cov, dtype=torch.float64)
+    d = mean.numel()
+    if cov.ndim == 1:
+        trace, logdet = cov.sum(), cov.log().sum()
+    else:
+        trace, logdet = torch.diagonal(cov).sum(), torch.linalg.slogdet(cov)[1]
+    return float(0.5 * (trace + mean @ mean - d - logdet))
+
+
+def aggregate_posterior(mu, logvar, active_threshold: float = 0.01) -> dict:
+    """How far the encoder's outputs on a set of images are from the prior :math:`\\mathcal N(0, I)`.
+
+    The aggregated posterior :math:`q(z) = \\frac1N \\sum_i q(z \\mid x_i)` has per-dimension variance
+    :math:`\\operatorname{Var}_i[\\mu_{ij}] + \\frac1N\\sum_i \\sigma^2_{ij}` (law of total variance); it equals
+    the prior's only if both add up to 1.
+
+    Returns
+    -------
+    dict
+        ``mean`` (d,), ``var_means`` (d,) the variance of the encoder means, ``mean_post_var`` (d,) the mean
+        posterior variance, ``total_var`` (d,) their sum, ``active`` (d,) bool: dimensions with
+        ``var_means > active_threshold`` (Burda et al., 2016), ``kl_gaussian_fit`` the KL of the full-covariance
+        Gaussian fit of :math:`q(z)` to the prior (nats, :func:`gaussian_kl_to_standard_normal`),
+        ``kl_means_fit`` the same for the encoder means alone.
+    """
+    mu = torch.as_tensor(mu, dtype=torch.float64)
+    post_var = torch.as_tensor(logvar, dtype=torch.float64).exp()
+    m = mu.mean(0)
+    cov_means = torch.cov(mu.T, correction=1)
+    mean_post_var = post_var.mean(0)
+    cov_total = cov_means + torch.diag(mean_post_var)
+    var_means = torch.diagonal(cov_means)
+    return {"mean": m.numpy(), "var_means": var_means.numpy(), "mean_post_var": mean_post_var.numpy(),
+            "total_var": (var_means + mean_post_var).numpy(), "active": (var_means > active_threshold).numpy(),
+            "kl_gaussian_fit": gaussian_kl_to_standard_normal(m, cov_total),
+            "kl_means_fit": gaussian_kl_to_standard_normal(m, cov_means)}
+
+
+# --------------------------------------------------------------------------- MAP reconstruction
+
+
+def map_latents(decode, y, z0, sigma, mask=None, steps: int = 150, lr: float = 0.05, batch_size: int = 256,
+                progress: bool = False) -> tuple[torch.Tensor, np.ndarray]:
+    """Maximum a posteriori latents of observed images under a decoder and the prior :math:`\\mathcal N(0, I)`.
+
+    Minimises, per image, with Adam from ``z0``,
+
+    .. math::
+
+        E(z) = \\frac{1}{2\\sigma^2} \\sum_{d \\in \\Omega} \\left(y_d - m_\\theta(z)_d\\right)^2
+               + \\frac12 \\lVert z \\rVert^2,
+
+    :math:`-\\log p(y_\\Omega \\mid z) - \\log p(z)` up to constants, where :math:`\\Omega` is the set of observed
+    (uncorrupted) pixel values given by ``mask`` (all when ``None``) and :math:`\\sigma` the likelihood's scale
+    (for additive noise of scale :math:`\\sigma_n`: :math:`\\sqrt{s^2 + \\sigma_n^2}`).
+
+    Parameters
+    ----------
+    decode : callable
+        :math:`z \\mapsto m_\\theta(z)`, (N, nz) -> (N, C, H, W), differentiable.
+    y : torch.Tensor
+        Observed images (N, C, H, W), same range as the decoder's output.
+    z0 : torch.Tensor
+        Starting latents (N, nz), e.g. the encoder means of ``y``.
+    sigma : float or torch.Tensor
+        Likelihood scale: a scalar or one value per image, shape (N,).
+    mask : torch.Tensor, optional
+        Bool, broadcastable to ``y`` (e.g. (N, 1, H, W)): True where the pixel is observed.
+    steps, lr, batch_size : int, float, int
+        Adam iterations and step size; images are optimised in independent batches.
+
+    Returns
+    -------
+    z : torch.Tensor
+        (N, nz) on the CPU.
+    energy : numpy.ndarray
+        (steps + 1, N): :math:`E` per image at the start and after every step.
+    """
+    y = torch.as_tensor(y, dtype=torch.float32)
+    z0 = torch.as_tensor(z0, dtype=torch.float32)
+    if len(y) != len(z0):
+        raise ValueError(f"got {len(y)} images but {len(z0)} starting latents")
+    sig = torch.as_tensor(sigma, dtype=torch.float32).expand(len(y)) if torch.as_tensor(sigma).ndim == 0 \
+        else torch.as_tensor(sigma, dtype=torch.float32)
+    if (sig <= 0).any():
+        raise ValueError("sigma must be positive")
+    m = torch.ones(1, 1, 1, 1) if mask is None else torch.as_tensor(mask).float()
+    if m.shape[0] not in (1, len(y)):
+        raise ValueError(f"mask has {m.shape[0]} images, expected {len(y)}")
+    owner = getattr(decode, "__self__", decode)  # a bound method such as VAE.decode, or a module
+    params = list(owner.parameters()) if isinstance(owner, nn.Module) else []
+    device = params[0].device if params else torch.device("cpu")
+    flags = [p.requires_grad for p in params]
+    for p in params:  # only z is optimised: no gradients for the weights
+        p.requires_grad_(False)
+    try:
+        return _map_batches(decode, y, z0, sig, m, steps, lr, batch_size, device, progress)
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad_(flag)
+
+
+def _map_batches(decode, y, z0, sig, m, steps, lr, batch_size, device, progress):
+    from tqdm.auto import tqdm
+
+    out_z, out_e = [], []
+    for i in tqdm(range(0, len(y), batch_size), disable=not progress, desc="MAP", unit="batch"):
+        yb, sb = y[i:i + batch_size].to(device), sig[i:i + batch_size].to(device)
+        mb = (m if m.shape[0] == 1 else m[i:i + batch_size]).to(device)
+        z = z0[i:i + batch_size].clone().to(device).requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=lr)
+
+        def energy():
+            sq = ((decode(z) - yb).pow(2) * mb).flatten(1).sum(1)
+            return 0.5 * sq / sb.pow(2) + 0.5 * z.pow(2).sum(1)
+
+        trace = []
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            e = energy()
+            trace.append(e.detach().cpu())
+            e.sum().backward()
+            opt.step()
+        with torch.no_grad():
+            trace.append(energy().cpu())
+        out_z.append(z.detach().cpu())
+        out_e.append(torch.stack(trace))
+    return torch.cat(out_z), torch.cat(out_e, dim=1).double().numpy()
