@@ -11,6 +11,7 @@ from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 
 from otlatent import metrics
+from otlatent.data import to_unit
 
 
 @pytest.fixture(autouse=True)
@@ -372,12 +373,18 @@ def test_reconstruction_quality_closed_forms():
     np.testing.assert_allclose(q["mse"], mse, rtol=1e-6)
     np.testing.assert_allclose(q["psnr"], 10 * np.log10(1 / mse), rtol=1e-6)
     assert (q["ssim"] < 1).all()
-    np.testing.assert_allclose(metrics.reconstruction_quality(clean, clean)["ssim"], 1.0, rtol=1e-9)
-    # constant images a, b: SSIM = (2ab + C1) / (a^2 + b^2 + C1), C1 = (0.01 L)^2 (structure and contrast terms = 1)
+    np.testing.assert_allclose(metrics.reconstruction_quality(clean, clean)["ssim"], 1.0, rtol=1e-6)
+    # SSIM runs in float32: within 1e-5 of torchmetrics in float64 on textured images
+    from torchmetrics.functional.image import structural_similarity_index_measure as ssim64
+
+    ref = ssim64(to_unit(noisy).double(), to_unit(clean).double(), data_range=1.0, reduction="none").numpy()
+    np.testing.assert_allclose(q["ssim"], ref, atol=1e-5)
+    # constant images a, b: SSIM = (2ab + C1) / (a^2 + b^2 + C1), C1 = (0.01 L)^2 (structure and contrast terms = 1);
+    # float32 cancellation in the local variances costs up to ~3e-4 relative on flat images
     a, b = 0.3, 0.7
     const = metrics.reconstruction_quality(torch.full((1, 1, 16, 16), 2 * a - 1), torch.full((1, 1, 16, 16), 2 * b - 1))
     c1 = 0.01 ** 2
-    assert const["ssim"][0] == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-6)
+    assert const["ssim"][0] == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-3)
     more = metrics.reconstruction_quality(clean, (clean + 0.3 * torch.randn(clean.shape, generator=g)).clamp(-1, 1))
     assert (more["ssim"] < q["ssim"]).all() and (more["psnr"] < q["psnr"]).all()
     with pytest.raises(ValueError, match="shapes differ"):

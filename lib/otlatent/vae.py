@@ -528,7 +528,7 @@ def map_latents(decode, y, z0, sigma, mask=None, steps: int = 150, lr: float = 0
 
 
 def _map_batches(decode, y, z0, sig, m, steps, lr, batch_size, device, progress):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     out_z, out_e = [], []
     for i in tqdm(range(0, len(y), batch_size), disable=not progress, desc="MAP", unit="batch"):

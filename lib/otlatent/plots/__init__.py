@@ -19,6 +19,8 @@ METHOD_COLORS = {
     "linear": "#d62728",
     "slerp": "#1f77b4",
     "matched": "#2ca02c",
+    "encoder means": "#ff7f0e",
+    "posterior samples": "#9467bd",
 }
 
 

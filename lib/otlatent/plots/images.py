@@ -11,7 +11,8 @@ from torchvision.utils import make_grid
 from ..data import to_unit
 from . import METHOD_COLORS, method_color
 
-__all__ = ["to_display", "show_grid", "grid_figure", "strips_figure", "progress_figure", "loss_figure"]
+__all__ = ["to_display", "show_grid", "grid_figure", "strips_figure", "progress_figure", "loss_figure", "elbo_figure",
+           "moving_average"]
 
 
 def to_display(images) -> torch.Tensor:
@@ -75,15 +76,17 @@ def progress_figure(snapshots: Sequence[tuple[int, np.ndarray]], n_show: int = 1
     return fig
 
 
+def moving_average(x, smooth: int = 50) -> np.ndarray:
+    """Moving average over ``smooth`` steps (fewer for short series: at most a fifth of their length)."""
+    x = np.asarray(x, dtype=float)
+    k = max(1, min(smooth, len(x) // 5 or 1))
+    return np.convolve(x, np.ones(k) / k, mode="valid")
+
+
 def loss_figure(histories: dict[str, dict[str, np.ndarray]], smooth: int = 50):
     """Discriminator and generator losses, and D's mean outputs, per run (moving average of ``smooth`` steps)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-
-    def ma(x):
-        x = np.asarray(x, dtype=float)
-        k = max(1, min(smooth, len(x) // 5 or 1))
-        return np.convolve(x, np.ones(k) / k, mode="valid")
-
+    ma = lambda x: moving_average(x, smooth)  # noqa: E731
     for (name, hist), style in zip(histories.items(), ("-", "--", ":", "-.")):
         axes[0].plot(ma(hist["loss_d"]), style, color="tab:purple", label=f"$L_D$ ({name})")
         axes[0].plot(ma(hist["loss_g"]), style, color="tab:orange", label=f"$L_G$ ({name})")
@@ -93,5 +96,37 @@ def loss_figure(histories: dict[str, dict[str, np.ndarray]], smooth: int = 50):
     axes[1].set(xlabel="iteration", ylabel="mean probability", title="discriminator outputs", ylim=(0, 1))
     for ax in axes:
         ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def elbo_figure(history: dict[str, np.ndarray], smooth: int = 50, held_out: dict[str, float] | None = None):
+    """VAE training curves: ELBO, its two terms (reconstruction log-likelihood and KL), and the likelihood scale.
+
+    ``history`` holds per-iteration batch means (nats per image); ``held_out`` optional final values of
+    ``elbo``, ``recon`` and ``kl`` on held-out images, drawn as dashed lines.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    x = np.arange(len(history["elbo"]))
+    for ax, key, title in ((axes[0], "elbo", "ELBO"), (axes[1], "recon", r"$\mathbb{E}_q \log p(x \mid z)$")):
+        y = moving_average(history[key], smooth)
+        ax.plot(x[len(x) - len(y):], y, color="#4d4d4d", label="training batches")
+        if held_out and key in held_out:
+            ax.axhline(held_out[key], ls="--", color="tab:orange", label="held-out images")
+        ax.set(xlabel="iteration", ylabel="nats per image", title=title)
+        lo = np.quantile(y, 0.02)
+        ax.set_ylim(lo, y.max() + 0.05 * (y.max() - lo))
+        ax.legend(fontsize=7)
+    y = moving_average(history["kl"], smooth)
+    axes[2].plot(x[len(x) - len(y):], y, color="tab:purple", label=r"KL$(q(z \mid x) \| p(z))$")
+    if held_out and "kl" in held_out:
+        axes[2].axhline(held_out["kl"], ls="--", color="tab:orange", label="KL, held-out")
+    axes[2].set(xlabel="iteration", ylabel="nats per image", title="KL and likelihood scale")
+    if "sigma" in history and len(history["sigma"]):
+        twin = axes[2].twinx()
+        twin.plot(x, history["sigma"], color="tab:green", label="scale $s$")
+        twin.set_ylabel("$s$ ([-1, 1] units)", color="tab:green")
+        twin.spines["right"].set_visible(True)
+    axes[2].legend(fontsize=7, loc="center right")
     fig.tight_layout()
     return fig
