@@ -114,9 +114,10 @@ study.savefig(fig, "corruptions", caption=(
 #
 # The matched map for a Gaussian prior divides the midpoint by $\sqrt{t^2 + (1-t)^2} = \sqrt{1/2}$: right when
 # $\mu_\phi(y)$ and $\mu_\phi(y')$ are *independent* draws from $\mathcal N(0, I)$, because then their average has
-# half the prior's variance. Two corruptions of the same face are encoded to nearly the *same* latent (correlation
-# close to 1), so their average already has the right scale, and matching inflates it by $\sqrt 2$ — away from
-# the face, outwards past the prior's typical set.
+# half the prior's variance. Two corruptions of the same face are encoded to *correlated* latents: if their cosine
+# similarity is $c$ and their norms are equal, $\lVert \mu_\phi(y) + \mu_\phi(y') \rVert / \sqrt 2 =
+# \sqrt{1 + c}\,\lVert\mu_\phi(y)\rVert$, so matching moves the latent outwards, away from the face, by up to
+# $\sqrt 2$ when the copies are encoded alike.
 
 # %%
 MAP_STEPS = cfg.map_steps
@@ -157,8 +158,8 @@ print(f"{len(infos)} settings x {len(METHODS)} methods x {len(x)} faces in {time
       f"({MAP_STEPS} MAP steps)")
 
 # %% [markdown]
-# The two copies are indeed encoded almost alike (the cosine similarity of their centred latents), and the matched
-# midpoint is correspondingly about $\sqrt 2$ times farther from the origin than the encoding of one copy:
+# How alike are the two copies' encodings (cosine similarity of the centred latents), and how much farther from the
+# origin is the matched midpoint than the encoding of one copy?
 
 # %%
 info = pd.DataFrame(infos)
@@ -166,7 +167,7 @@ study.save_table(info.round(3), "settings", caption=(
     "Per setting: fraction of intact pixels, mean cosine similarity of the two copies' centred encoder means, and the "
     "mean norm of the matched midpoint relative to the encoding of one copy."))
 if cfg.name != "smoke":
-    assert (info.copy_correlation > 0.5).all() and (info.norm_ratio_matched > 1.2).all()
+    assert (info.copy_correlation > 0).all() and (info.norm_ratio_matched > 1).all()
 
 # %% [markdown]
 # ### Does MAP converge?

@@ -192,3 +192,13 @@ def test_loader_is_seeded(tmp_path):
     s = data.make_synthetic(64, 32, seed=0)
     first = [next(iter(s.loader(16, seed=5)))[1].tolist() for _ in range(2)]
     assert first[0] == first[1]
+
+
+def test_uint8_conversions_round_trip_and_are_idempotent():
+    import torch
+
+    u8 = torch.arange(256, dtype=torch.uint8).view(1, 1, 16, 16)
+    assert torch.equal(data.to_uint8(data.to_float(u8)), u8), "uint8 -> [-1, 1] -> uint8 is exact"
+    assert torch.equal(data.to_uint8(u8), u8), "a second conversion changes nothing"
+    torch.testing.assert_close(data.to_unit(u8), data.to_unit(data.to_float(u8)))
+    assert data.to_uint8(torch.tensor([-3.0, 3.0])).tolist() == [0, 255]

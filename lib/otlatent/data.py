@@ -129,10 +129,13 @@ def to_unit(images):
 
 
 def to_uint8(images):
-    """Float images in [-1, 1] -> uint8 in [0, 255], rounded once (values outside are clipped)."""
+    """Float images in [-1, 1] -> uint8 in [0, 255], rounded once (values outside are clipped); uint8 images are
+    returned as they are (as a tensor), so that converting twice is harmless."""
     import torch
 
     t = torch.as_tensor(images)
+    if t.dtype == torch.uint8:
+        return t
     return ((t.detach().float().clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8)
 
 

@@ -20,6 +20,7 @@ METHOD_COLORS = {
     "slerp": "#1f77b4",
     "matched": "#2ca02c",
     "encoder means": "#ff7f0e",
+    "centred matched": "#17becf",
     "posterior samples": "#9467bd",
 }
 
