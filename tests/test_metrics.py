@@ -373,6 +373,8 @@ def test_reconstruction_quality_closed_forms():
     np.testing.assert_allclose(q["mse"], mse, rtol=1e-6)
     np.testing.assert_allclose(q["psnr"], 10 * np.log10(1 / mse), rtol=1e-6)
     assert (q["ssim"] < 1).all()
+    assert (metrics.reconstruction_quality(clean, clean)["psnr"] == metrics.PSNR_CAP).all(), "capped, not infinite"
+    assert metrics.PSNR_CAP == pytest.approx(54.15, abs=0.01)
     np.testing.assert_allclose(metrics.reconstruction_quality(clean, clean)["ssim"], 1.0, rtol=1e-6)
     # SSIM runs in float32: within 1e-5 of torchmetrics in float64 on textured images
     from torchmetrics.functional.image import structural_similarity_index_measure as ssim64

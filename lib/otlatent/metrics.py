@@ -31,7 +31,7 @@ __all__ = ["image_statistics", "LAPLACIAN", "inception_score", "inception_status
            "INCEPTION_WEIGHTS_FILE", "U8Images", "fidelity_metrics", "frechet_distance", "kernel_distance",
            "mmd2_unbiased", "holm", "permutation_test", "bootstrap_ci", "kid_permutation_test", "score_sets",
            "compare_statistics", "torch_threads", "WORSE", "paper_style_table", "verdicts", "reconstruction_quality",
-           "mean_ci_table"]
+           "mean_ci_table", "PSNR_CAP"]
 
 #: The 3x3 discrete Laplacian used for sharpness.
 LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
@@ -573,11 +573,16 @@ def verdicts(long: pd.DataFrame, matched, linear, scores=("IS", "FID", "KID"), a
 # --------------------------------------------------------------------------- reconstruction fidelity
 
 
+#: Highest PSNR reported (dB): an error of half a uint8 grey level everywhere, 10 log10(1 / (0.5 / 255)^2) = 54.2.
+PSNR_CAP = float(10 * np.log10(1 / (0.5 / 255) ** 2))
+
+
 def reconstruction_quality(clean, reconstructed) -> pd.DataFrame:
     """Per-image fidelity of ``reconstructed`` to ``clean`` (both (N, C, H, W), [-1, 1] floats or uint8).
 
     On images mapped to [0, 1]: ``mse`` :math:`= \\frac1D \\lVert \\hat x - x \\rVert^2`,
-    ``psnr`` :math:`= 10 \\log_{10}(1 / \\mathrm{mse})` dB, and ``ssim`` (Wang et al., 2004: 11 x 11 Gaussian window,
+    ``psnr`` :math:`= 10 \\log_{10}(1 / \\mathrm{mse})` dB, capped at :data:`PSNR_CAP` (identical images, e.g. a
+    grey photograph whose colour channels were permuted, would otherwise score infinity and break every mean), and ``ssim`` (Wang et al., 2004: 11 x 11 Gaussian window,
     :math:`\\sigma = 1.5`, :math:`K_1 = 0.01`, :math:`K_2 = 0.03`, averaged over the channels), both computed by
     ``torchmetrics.functional``.
     """
@@ -588,6 +593,7 @@ def reconstruction_quality(clean, reconstructed) -> pd.DataFrame:
         raise ValueError(f"shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
     mse = (y.double() - x.double()).pow(2).flatten(1).mean(1)
     psnr = peak_signal_noise_ratio(y.double(), x.double(), data_range=1.0, reduction="none", dim=(1, 2, 3))
+    psnr = psnr.clamp(max=PSNR_CAP)
     # float32: torchmetrics' SSIM is ~40x slower in float64 on the CPU; the float32 values differ by < 1e-5 on
     # textured images and by up to ~3e-4 on flat ones (cancellation in the local variances), far below the effects
     # compared here (tests/test_metrics.py checks both)
