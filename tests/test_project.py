@@ -131,6 +131,18 @@ def test_start_falls_back_when_the_dataset_is_missing(capsys, monkeypatch, tmp_p
     assert otlatent.start("99_test", preset="smoke", dataset="lfw", fallback="synthetic", quiet=True).dataset == "lfw"
 
 
+def test_claims_are_recorded_and_saved(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("OTLATENT_FIGURES", str(tmp_path))
+    study = otlatent.start("07_x", preset="smoke", dataset="synthetic", quiet=True)
+    assert study.claim("one is less than two", 1 < 2) is True
+    assert study.claim("two is less than one", 2 < 1) is False
+    out = capsys.readouterr().out
+    assert "[holds] one is less than two" in out and "[does NOT hold] two is less than one" in out
+    study.save_claims()
+    lines = (tmp_path / "tables" / "07_claims_synthetic.csv").read_text().splitlines()
+    assert lines == ["claim,holds", "one is less than two,True", "two is less than one,False"]
+
+
 def test_seed_everything_is_reproducible():
     import torch
 
@@ -209,3 +221,16 @@ def test_download_without_public_source_says_how_to_get_it():
     lsun = next(s for s in fetch.SOURCES if s.dataset == "lsun")
     with pytest.raises(ValueError, match="fyu/lsun"):
         fetch.download(lsun)
+
+
+def test_reproduce_runs_dataset_notebooks_once_per_dataset_or_on_their_own(monkeypatch):
+    from otlatent.notebooks import _runs
+
+    monkeypatch.setattr(notebooks, "datasets_present", lambda: ["synthetic", "mnist"])
+    monkeypatch.setattr(notebooks, "parameters_of", lambda nb: {
+        "01": {"preset": '"cpu"'}, "05": {"preset": '"cpu"', "dataset": '"synthetic"'},
+        "07": {"preset": '"cpu"', "dataset": '"lfw"'}}[nb])
+    assert _runs("01", None) == [None]
+    assert _runs("05", None) == ["synthetic", "mnist"], "the GAN notebooks run on every dataset present"
+    assert _runs("07", None) == ["lfw"], "the VAE notebooks run on their dataset (falling back themselves)"
+    assert _runs("07", ["mnist"]) == ["mnist"], "--datasets overrides"

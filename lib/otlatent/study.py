@@ -47,6 +47,7 @@ class Study:
     table_dir: Path
     _figures: int = 0
     _tables: int = 0
+    claims: list = dataclasses.field(default_factory=list)
 
     @property
     def number(self) -> str:
@@ -58,6 +59,25 @@ class Study:
         label = f"**Figure {self.number}.{self._figures}.**"
         savefig(fig, self.fig_dir / f"{self.number}_{name}",
                        caption=f"{label} {caption}" if caption else None)
+
+    def claim(self, statement: str, holds) -> bool:
+        """Check a claim that the prose makes about this run's measured numbers, print and record it.
+
+        For claims about trained models, which need not hold at the ``smoke`` preset (an untrained model): they are
+        checked and reported, not asserted.  :meth:`save_claims` writes them as a table.
+        """
+        holds = bool(holds)
+        self.claims.append({"claim": statement, "holds": holds})
+        print(f"[{'holds' if holds else 'does NOT hold'}] {statement}")
+        return holds
+
+    def save_claims(self, caption: str | None = None) -> None:
+        """Save the claims recorded by :meth:`claim` as the table ``<NN>_claims[_<dataset>]``."""
+        import pandas as pd
+
+        table = pd.DataFrame(self.claims, columns=["claim", "holds"]).set_index("claim")
+        self.save_table(table, "claims", caption=caption or (
+            f"The claims of this notebook's summary, checked on this run (preset `{self.preset.name}`)."))
 
     def save_table(self, df, name: str, caption: str | None = None, **kwargs) -> None:
         """Save ``df`` as ``<table_dir>/<NN>_<name>[_<dataset>].csv`` and ``.md`` and show it."""
