@@ -46,6 +46,7 @@ import torch
 import otlatent
 from otlatent import corruptions, explore, metrics, ops, vae
 from otlatent.plots import images as implots
+from otlatent.plots import method_color
 
 study = otlatent.start("08_corrupted_reconstruction", preset=preset, seed=seed, dataset=dataset,
                       fallback="synthetic")
@@ -198,7 +199,10 @@ study.savefig(fig, "map_convergence", caption=(
 summary = metrics.mean_ci_table(scores, ["corruption", "severity", "method"], ["psnr", "ssim", "mse"],
                                 n_boot=cfg.n_boot, seed=seed)
 fig, axes = plt.subplots(2, len(SEV), figsize=(3.6 * len(SEV), 6.2), sharey="row")
-palette = dict(zip(METHODS, sns.color_palette("tab10", len(METHODS))))
+# the study's colours for linear (red) and matched (green); others from seaborn's palette
+palette = dict(zip(METHODS, sns.color_palette("tab10", len(METHODS)))) | {
+    "midpoint, linear": method_color("linear"), "midpoint, matched": method_color("matched"),
+    "corrupted": method_color("prior"), "encode–decode": "#ff7f0e"}
 for col, name in enumerate(SEV):
     for row, score in enumerate(("psnr", "ssim")):
         ax = axes[row, col]
@@ -209,7 +213,9 @@ for col, name in enumerate(SEV):
                         ls=":" if method in ("corrupted", "clean reconstruction") else "-")
         ax.set(title=name if row == 0 else None, xlabel="severity" if row == 1 else None,
                ylabel=("PSNR (dB)" if score == "psnr" else "SSIM") if col == 0 else None)
-axes[0, -1].legend(fontsize=7, loc="upper right")
+fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=len(METHODS), fontsize=8,
+           frameon=False)
+fig.tight_layout(rect=(0, 0.05, 1, 1))
 study.savefig(fig, "scores", caption=(
     f"Reconstruction quality of {len(x)} held-out faces per corruption and severity (mean, 95% bootstrap interval). "
     "Dotted: the corrupted input and the VAE's reconstruction of the clean face."))
