@@ -202,3 +202,16 @@ def test_uint8_conversions_round_trip_and_are_idempotent():
     assert torch.equal(data.to_uint8(u8), u8), "a second conversion changes nothing"
     torch.testing.assert_close(data.to_unit(u8), data.to_unit(data.to_float(u8)))
     assert data.to_uint8(torch.tensor([-3.0, 3.0])).tolist() == [0, 255]
+
+
+def test_lfw_identities_follow_the_loading_order(tmp_path):
+    folder_root, tgz_root = tmp_path / "a", tmp_path / "b"
+    _lfw_folder(folder_root)
+    tgz_root.mkdir()
+    with tarfile.open(tgz_root / "lfw-deepfunneled.tgz", "w:gz") as tar:
+        tar.add(folder_root / "lfw-deepfunneled", arcname="lfw-deepfunneled")
+    expected = ["Ann_Bee", "Ann_Bee", "Cid_Dee", "Cid_Dee"]
+    assert data.lfw_identities(folder_root).tolist() == expected
+    assert data.lfw_identities(tgz_root).tolist() == expected
+    assert len(data.load("lfw", 32, root=folder_root, cache=False)) == len(expected)
+    assert data.lfw_identities(tmp_path / "none") is None

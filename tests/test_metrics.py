@@ -402,3 +402,19 @@ def test_mean_ci_table():
     assert (t.x_lo < t.x).all() and (t.x < t.x_hi).all()
     half = (t.x_hi - t.x_lo) / 2  # ≈ 1.96 / sqrt(400) = 0.098
     np.testing.assert_allclose(half, 1.96 / 20, rtol=0.25)
+
+
+def test_cluster_bootstrap_widens_the_interval_for_correlated_samples():
+    # 40 clusters of 25 identical values: effectively 40 samples, not 1,000
+    rng = np.random.default_rng(1)
+    centres = rng.normal(0, 1, 40)
+    x = np.repeat(centres, 25)
+    groups = np.repeat(np.arange(40), 25)
+    naive = metrics.bootstrap_ci(x, lambda v: float(v.mean()), 400, seed=0)
+    clustered = metrics.bootstrap_ci(x, lambda v: float(v.mean()), 400, seed=0, groups=groups)
+    width = lambda ci: ci[1] - ci[0]  # noqa: E731
+    # the clustered interval is that of 40 independent means: about 2 * 1.96 * sd / sqrt(40)
+    assert width(clustered) == pytest.approx(2 * 1.96 * centres.std() / np.sqrt(40), rel=0.25)
+    assert width(clustered) > 3 * width(naive)
+    with pytest.raises(ValueError, match="group labels"):
+        metrics.bootstrap_ci(x, np.mean, 10, groups=groups[:5])

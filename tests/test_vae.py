@@ -245,3 +245,29 @@ def test_vae_for_splits_trains_and_reloads(tmp_path, monkeypatch):
     assert run.iteration == int(np.ceil(preset.vae_epochs * len(train) / preset.vae_batch))
     assert (tmp_path / "models" / run.config.name / "model.pt").is_file()
     assert vae_for(study, train, progress=False).optimizer is None, "reloaded, not retrained"
+
+
+def test_lfw_held_out_people_are_never_trained_on(tmp_path, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    import otlatent
+    from otlatent.vae import vae_images_for
+
+    def jpeg(v):
+        buf = io.BytesIO()
+        Image.new("RGB", (250, 250), (v, 100, 200)).save(buf, format="JPEG")
+        return buf.getvalue()
+
+    people = [("Al_A", 3), ("Bo_B", 6), ("Cy_C", 1)]  # 10 images; the last 2 held out would split Bo_B
+    for name, k in people:
+        folder = tmp_path / "lfw-deepfunneled" / name
+        folder.mkdir(parents=True)
+        for j in range(k):
+            (folder / f"{name}_{j + 1:04d}.jpg").write_bytes(jpeg(20 * j))
+    monkeypatch.setenv("OTLATENT_DATA", str(tmp_path))
+    study = otlatent.start("07_test", preset="smoke", dataset="lfw", quiet=True)
+    train, test = vae_images_for(study)
+    assert len(train) == 8 and len(test) == 1, "Bo_B's held-out image is dropped, only Cy_C is held out"
+    assert train.labels is None and test.labels.tolist() == [0]

@@ -2,7 +2,8 @@
 
 Every corruption takes float images in [-1, 1] of shape (N, C, H, W) and returns a :class:`Corrupted`: the
 corrupted images, the mask of the pixels that still carry their clean value, possibly with additive noise (what a
-reconstruction may trust), and the scale of that noise.  Severities are in the units of images in [0, 1]:
+reconstruction may trust), and the scale of that noise.  Severities are fractions of the pixels (channels, salt &
+pepper), of the image side (block), or a standard deviation on the [0, 1] image scale (noise):
 
 ``channels``
     The seed report's corruption: a random ``severity`` fraction of the pixels have their colour channels

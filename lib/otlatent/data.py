@@ -32,7 +32,7 @@ import gzip
 import io
 import tarfile
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -42,7 +42,7 @@ from .runtime import atomic_write
 
 __all__ = [
     "LAYOUT", "ImageSet", "DatasetNotFoundError", "candidates", "locate", "available", "load",
-    "make_synthetic", "SYNTHETIC_CLASSES", "read_idx", "to_float", "to_uint8", "to_unit",
+    "make_synthetic", "SYNTHETIC_CLASSES", "read_idx", "to_float", "to_uint8", "to_unit", "lfw_identities",
 ]
 
 #: Bump when decoding or preprocessing changes, so that old caches are not reused.
@@ -346,16 +346,32 @@ def _files(paths: Iterable[Path]) -> Iterator[tuple[str, Callable[[], bytes]]]:
         yield str(p), p.read_bytes
 
 
+def _lfw_members(tar) -> list:
+    return sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".jpg")), key=lambda m: m.name)
+
+
 def _lfw_items(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
     if path.is_dir():
         yield from _files(sorted(path.glob("*/*.jpg")))
         return
     with tarfile.open(path) as tar:
-        members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".jpg")),
-                         key=lambda m: m.name)
-        for m in members:
+        for m in _lfw_members(tar):
             data = tar.extractfile(m).read()
             yield m.name, (lambda d=data: d)
+
+
+def lfw_identities(root: str | Path | None = None) -> np.ndarray | None:
+    """The person of every LFW image, in the order :func:`load` reads them (files sorted by path,
+    ``<Name>/<Name>_NNNN.jpg``); ``None`` when LFW is not under the data root."""
+    path = locate("lfw", Path(root) if root else None)
+    if path is None:
+        return None
+    if path.is_dir():
+        names = [p.parent.name for p in sorted(path.glob("*/*.jpg"))]
+    else:
+        with tarfile.open(path) as tar:
+            names = [PurePosixPath(m.name).parent.name for m in _lfw_members(tar)]
+    return np.array(names)
 
 
 def _lsun_items(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:

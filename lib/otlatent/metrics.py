@@ -352,11 +352,25 @@ def permutation_test(a, b, statistic, n_perm: int = 200, seed: int = 0) -> dict:
     return {"diff": float(observed), "p": _perm_p(observed, null), "null": null}
 
 
-def bootstrap_ci(x, statistic, n_boot: int = 200, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of ``statistic`` over the samples (first axis) of ``x``."""
+def bootstrap_ci(x, statistic, n_boot: int = 200, level: float = 0.95, seed: int = 0,
+                 groups=None) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of ``statistic`` over the samples (first axis) of ``x``.
+
+    With ``groups`` (one label per sample), whole groups are resampled with replacement (a cluster bootstrap):
+    the right interval when samples within a group are not independent, e.g. several photographs of one person.
+    """
     x = torch.as_tensor(x)
     rng = np.random.default_rng(seed)
-    vals = np.array([statistic(x[torch.from_numpy(rng.integers(0, len(x), len(x)))]) for _ in range(n_boot)])
+    if groups is None:
+        draw = lambda: torch.from_numpy(rng.integers(0, len(x), len(x)))  # noqa: E731
+    else:
+        codes = np.unique(np.asarray(groups), return_inverse=True)[1].ravel()
+        if len(codes) != len(x):
+            raise ValueError(f"{len(codes)} group labels for {len(x)} samples")
+        members = [np.flatnonzero(codes == g) for g in range(codes.max() + 1)]
+        draw = lambda: torch.from_numpy(np.concatenate(  # noqa: E731
+            [members[g] for g in rng.integers(0, len(members), len(members))]))
+    vals = np.array([statistic(x[draw()]) for _ in range(n_boot)])
     lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
@@ -601,9 +615,10 @@ def reconstruction_quality(clean, reconstructed) -> pd.DataFrame:
     return pd.DataFrame({"mse": mse.numpy(), "psnr": psnr.numpy(), "ssim": ssim.numpy()})
 
 
-def mean_ci_table(df: pd.DataFrame, by, columns, n_boot: int = 200, level: float = 0.95, seed: int = 0
-                  ) -> pd.DataFrame:
-    """Mean of each of ``columns`` per group of ``by``, with a percentile bootstrap interval over the rows.
+def mean_ci_table(df: pd.DataFrame, by, columns, n_boot: int = 200, level: float = 0.95, seed: int = 0,
+                  cluster: str | None = None) -> pd.DataFrame:
+    """Mean of each of ``columns`` per group of ``by``, with a percentile bootstrap interval over the rows
+    (over the clusters named by column ``cluster`` when given: see :func:`bootstrap_ci`).
 
     Returns one row per group with ``<col>``, ``<col>_lo``, ``<col>_hi`` and ``n``.
     """
@@ -612,7 +627,8 @@ def mean_ci_table(df: pd.DataFrame, by, columns, n_boot: int = 200, level: float
         row = dict(zip([by] if isinstance(by, str) else by, key if isinstance(key, tuple) else (key,)))
         for k, col in enumerate(columns):
             values = torch.tensor(group[col].to_numpy(dtype=np.float64, copy=True))
-            lo, hi = bootstrap_ci(values, lambda v: float(v.mean()), n_boot, level, seed + k)
+            lo, hi = bootstrap_ci(values, lambda v: float(v.mean()), n_boot, level, seed + k,
+                                  groups=None if cluster is None else group[cluster].to_numpy())
             row.update({col: float(values.mean()), f"{col}_lo": lo, f"{col}_hi": hi})
         row["n"] = len(group)
         rows.append(row)

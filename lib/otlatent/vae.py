@@ -379,19 +379,35 @@ def vae_images_for(study):
     """``(train, test)`` image sets of a notebook run: ``study.dataset`` at the preset's VAE resolution.
 
     The first ``preset.vae_max_images`` images in file order are loaded and the **last** ``preset.vae_test`` of
-    them are held out.  LFW's files are sorted by person, so the held-out faces belong to people the VAE never
-    saw in training (except possibly one person at the boundary).
+    them (at most a fifth) are held out.  LFW's files are sorted by person: held-out images of the person whose
+    images straddle the cut are dropped, so the held-out faces belong to people the VAE never saw, and the held-out
+    set's ``labels`` are person indices (0, 1, ... in file order) — faces of one person are not independent samples.
     """
     from . import data
 
     preset = study.preset
     images = data.load(study.dataset, preset.vae_resolution, n=preset.vae_max_images, seed=study.seed)
-    n_test = min(preset.vae_test, len(images) // 5)
-    cut = len(images) - n_test
+    cut = len(images) - min(preset.vae_test, len(images) // 5)
+    labels = images.labels
+    if study.dataset == "lfw":
+        people = data.lfw_identities()
+        if people is None or len(people) < len(images):
+            raise ValueError("LFW's file list does not match the loaded images; delete the LFW cache and reload")
+        import pandas as pd
+
+        people = people[:len(images)]
+        start = cut
+        while start < len(images) and people[start] == people[cut - 1]:
+            start += 1  # the boundary person has training images: not held out
+        if start == len(images):
+            raise ValueError(f"no held-out person: the last {len(images) - cut} images are all of {people[cut]}")
+        labels = pd.factorize(people)[0].astype(np.int64)
+        labels -= labels[start]
+        return (data.ImageSet(images.name, images.images_u8[:cut], None, images.source),
+                data.ImageSet(images.name, images.images_u8[start:], labels[start:], images.source))
 
     def part(sl):
-        labels = None if images.labels is None else images.labels[sl]
-        return data.ImageSet(images.name, images.images_u8[sl], labels, images.source)
+        return data.ImageSet(images.name, images.images_u8[sl], None if labels is None else labels[sl], images.source)
 
     return part(slice(0, cut)), part(slice(cut, None))
 
