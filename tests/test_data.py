@@ -112,12 +112,18 @@ def test_lfw_folder_crops_resizes_and_skips_corrupt(tmp_path):
     assert abs(int(s.images_u8[0, 2].mean()) - 200) <= 2
 
 
-def test_lfw_from_tgz_matches_folder(tmp_path):
+def _lfw_folder_and_tgz(tmp_path):
+    """The same tiny LFW as a folder (under ``a``) and as ``lfw-deepfunneled.tgz`` (under ``b``)."""
     folder_root, tgz_root = tmp_path / "a", tmp_path / "b"
     _lfw_folder(folder_root)
     tgz_root.mkdir()
     with tarfile.open(tgz_root / "lfw-deepfunneled.tgz", "w:gz") as tar:
         tar.add(folder_root / "lfw-deepfunneled", arcname="lfw-deepfunneled")
+    return folder_root, tgz_root
+
+
+def test_lfw_from_tgz_matches_folder(tmp_path):
+    folder_root, tgz_root = _lfw_folder_and_tgz(tmp_path)
     a = data.load("lfw", resolution=32, root=folder_root, cache=False)
     b = data.load("lfw", resolution=32, root=tgz_root, cache=False)
     assert np.array_equal(a.images_u8, b.images_u8)
@@ -205,11 +211,7 @@ def test_uint8_conversions_round_trip_and_are_idempotent():
 
 
 def test_lfw_identities_follow_the_loading_order(tmp_path):
-    folder_root, tgz_root = tmp_path / "a", tmp_path / "b"
-    _lfw_folder(folder_root)
-    tgz_root.mkdir()
-    with tarfile.open(tgz_root / "lfw-deepfunneled.tgz", "w:gz") as tar:
-        tar.add(folder_root / "lfw-deepfunneled", arcname="lfw-deepfunneled")
+    folder_root, tgz_root = _lfw_folder_and_tgz(tmp_path)
     expected = ["Ann_Bee", "Ann_Bee", "Cid_Dee", "Cid_Dee"]
     assert data.lfw_identities(folder_root).tolist() == expected
     assert data.lfw_identities(tgz_root).tolist() == expected
