@@ -35,7 +35,8 @@ from .runtime import load_checkpoint, save_checkpoint
 
 __all__ = ["GANConfig", "GANRun", "train_dcgan", "load_generator", "run_dir_for", "TrainingDiverged", "generate",
            "calibrate_batchnorm",
-           "iterations_for", "images_for", "dcgan_for", "batch_indices", "iteration_seed", "run_paths", "check_images",
+           "iterations_for", "images_for", "dcgan_for", "batch_indices", "iteration_seed", "run_paths", "finished_run",
+           "check_images",
            "resume_state", "check_finite", "Checkpointer", "progress_bar", "model_meta"]
 
 
@@ -161,6 +162,18 @@ def run_paths(config, run_dir: Path | None = None) -> tuple[Path, Path]:
     return run_dir / "model.pt", run_dir / "checkpoint.pt"
 
 
+def finished_run(config, images, run_dir: Path | None, load, device: str):
+    """Check ``images`` against ``config`` and return ``(model_path, ckpt_path, run)``: ``run`` is the finished run
+    in ``model_path`` (reloaded by ``load(path, device)``) when its config equals ``config``, else ``None``."""
+    model_path, ckpt_path = run_paths(config, run_dir)
+    check_images(images, config)
+    if model_path.exists():
+        run = load(model_path, device)
+        if run.config == config:
+            return model_path, ckpt_path, run
+    return model_path, ckpt_path, None
+
+
 def check_images(images, config) -> None:
     """Raise ``ValueError`` unless ``images`` are (N, config.nc, config.resolution, config.resolution)."""
     if tuple(images.images_u8.shape[1:]) != (config.nc, config.resolution, config.resolution):
@@ -249,12 +262,9 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
     TrainingDiverged
         When a loss becomes NaN or infinite (the message gives the iteration and losses).
     """
-    model_path, ckpt_path = run_paths(config, run_dir)
-    check_images(images, config)
-    if model_path.exists():
-        run = load_generator(model_path, device)
-        if run.config == config:
-            return run
+    model_path, ckpt_path, finished = finished_run(config, images, run_dir, load_generator, device)
+    if finished is not None:
+        return finished
     prior = get_prior(config.prior)
     torch.manual_seed(config.seed)
     G = Generator(config.nz, config.nc, config.width, config.resolution).to(device)

@@ -54,8 +54,8 @@ from torch import nn
 
 from . import __version__
 from .runtime import load_checkpoint, save_checkpoint
-from .train import (Checkpointer, batch_indices, check_finite, check_images, iteration_seed, model_meta,
-                    progress_bar, resume_state, run_paths)
+from .train import (Checkpointer, batch_indices, check_finite, finished_run, iteration_seed, model_meta, progress_bar,
+                    resume_state)
 
 __all__ = ["VAEConfig", "VAE", "VAERun", "train_vae", "load_vae", "gaussian_log_likelihood", "kl_to_standard_normal",
            "negative_elbo", "side_sizes", "vae_images_for", "vae_for", "aggregate_posterior",
@@ -305,12 +305,9 @@ def train_vae(images, config: VAEConfig, run_dir: Path | None = None, device: st
     TrainingDiverged
         When the loss becomes NaN or infinite (the message gives the iteration and terms).
     """
-    model_path, ckpt_path = run_paths(config, run_dir)
-    check_images(images, config)
-    if model_path.exists():
-        run = load_vae(model_path, device)
-        if run.config == config:
-            return run
+    model_path, ckpt_path, finished = finished_run(config, images, run_dir, load_vae, device)
+    if finished is not None:
+        return finished
     torch.manual_seed(config.seed)
     model = config.build().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
