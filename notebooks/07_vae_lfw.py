@@ -360,13 +360,15 @@ study.savefig(fig, "interp4_faces", caption="4-point interpolation between four 
 #
 # As in notebook 06, the images are scored in the feature space of the small CNN trained on the dataset
 # (`classifier.classifier_for`: a rotation predictor for LFW; labels for `synthetic`), after resizing to its
-# resolution. The real reference set of FID and KID is the held-out faces, resized the same way. Two families:
+# resolution. The real reference set of FID and KID is half of the held-out people (every other person), resized
+# the same way; the encoded faces below come from the *other* half, so that no face is both reference and source of
+# a scored image. Two families:
 #
 # 1. **Prior samples**, the paper's protocol: random samples against 2-point (linear, SLERP, matched) and
 #    4-point (linear, matched) midpoints of independent prior draws.
 # 2. **Encoded faces**, what a VAE user interpolates: reconstructions of held-out faces against midpoints of
-#    random pairs (and quadruples) of their encoder means, linear, SLERP, matched and matched about the average
-#    face.
+#    random pairs (and quadruples of four different faces) of their encoder means, linear, SLERP, matched and
+#    matched about the average face.
 #
 # Each set in a family has the same size; the tables give value ± std (FID: 95% bootstrap interval), the change
 # against the family's baseline and `*` where a Holm-adjusted permutation test rejects equality at 5%.
