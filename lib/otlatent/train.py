@@ -36,12 +36,21 @@ from .runtime import load_checkpoint, save_checkpoint
 __all__ = ["GANConfig", "GANRun", "train_dcgan", "load_generator", "run_dir_for", "TrainingDiverged", "generate",
            "calibrate_batchnorm",
            "iterations_for", "images_for", "dcgan_for", "batch_indices", "iteration_seed", "run_paths", "finished_run",
-           "check_images",
+           "check_images", "check_schedule",
            "resume_state", "check_finite", "Checkpointer", "progress_bar", "model_meta"]
 
 
 class TrainingDiverged(FloatingPointError):
     """A loss became NaN or infinite."""
+
+
+def check_schedule(config, sizes) -> None:
+    """Raise ``ValueError`` unless every field named in ``sizes`` is positive and ``0 < config.lr < 1``."""
+    for name in sizes:
+        if getattr(config, name) <= 0:
+            raise ValueError(f"{name} must be positive, got {getattr(config, name)}")
+    if not 0 < config.lr < 1:
+        raise ValueError(f"learning rate must be in (0, 1), got {config.lr}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,11 +72,7 @@ class GANConfig:
 
     def __post_init__(self):
         get_prior(self.prior)
-        for name in ("nz", "width", "batch_size", "iterations"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0 < self.lr < 1:
-            raise ValueError(f"learning rate must be in (0, 1), got {self.lr}")
+        check_schedule(self, ("nz", "width", "batch_size", "iterations"))
 
     @property
     def name(self) -> str:

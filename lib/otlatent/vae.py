@@ -54,8 +54,8 @@ from torch import nn
 
 from . import __version__
 from .runtime import load_checkpoint, save_checkpoint
-from .train import (Checkpointer, batch_indices, check_finite, finished_run, iteration_seed, model_meta, progress_bar,
-                    resume_state)
+from .train import (Checkpointer, batch_indices, check_finite, check_schedule, finished_run, iteration_seed, model_meta,
+                    progress_bar, resume_state)
 
 __all__ = ["VAEConfig", "VAE", "VAERun", "train_vae", "load_vae", "gaussian_log_likelihood", "kl_to_standard_normal",
            "negative_elbo", "side_sizes", "vae_images_for", "vae_for", "aggregate_posterior",
@@ -193,11 +193,7 @@ class VAEConfig:
 
     def __post_init__(self):
         side_sizes(self.resolution)
-        for name in ("nc", "nz", "width", "batch_size", "iterations"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0 < self.lr < 1:
-            raise ValueError(f"learning rate must be in (0, 1), got {self.lr}")
+        check_schedule(self, ("nc", "nz", "width", "batch_size", "iterations"))
         if not self.sigma > 0:
             raise ValueError(f"sigma must be positive, got {self.sigma}")
 
