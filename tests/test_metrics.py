@@ -195,8 +195,8 @@ def test_frechet_distance_against_scipy_sqrtm():
                 - 2 * np.trace(scipy.linalg.sqrtm(s1 @ s2)).real)
     np.testing.assert_allclose(metrics.frechet_distance(a, b), expected, rtol=1e-8)
     assert abs(metrics.frechet_distance(a, a)) < 1e-8
-    np.testing.assert_allclose(metrics._fid_from_stats(a.mean(0), s1, b.mean(0), s2), expected, rtol=1e-8)
-    mu, cov = metrics._moments(torch.as_tensor(a))
+    np.testing.assert_allclose(metrics.distances.fid_from_stats(a.mean(0), s1, b.mean(0), s2), expected, rtol=1e-8)
+    mu, cov = metrics.distances.moments(torch.as_tensor(a))
     np.testing.assert_allclose(cov.numpy(), s1, rtol=1e-10)
     np.testing.assert_allclose(mu.numpy(), a.mean(0), rtol=1e-12)
 
@@ -358,7 +358,7 @@ def test_split_mean_is_matches_inception_score():
     logits = torch.randn(103, 6, generator=torch.Generator().manual_seed(8)).double() * 2
     for n in (100, 103):  # divisible by the splits and not
         expected = metrics.inception_score(logits=logits[:n], splits=5, shuffle=False)["mean"]
-        np.testing.assert_allclose(metrics._split_mean_is(logits[:n].log_softmax(1), 5), expected, rtol=1e-12)
+        np.testing.assert_allclose(metrics.inception.split_mean_is(logits[:n].log_softmax(1), 5), expected, rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- reconstruction fidelity

@@ -7,7 +7,7 @@ import scipy.stats as st
 import torch
 from hypothesis import given, settings, strategies as hs
 
-from otlatent import priors, sums
+from otlatent import matching, mismatch
 from otlatent.priors import Gaussian, Iid, Uniform, get_prior
 
 LAPLACE = Iid(st.laplace())
@@ -62,7 +62,7 @@ U = Uniform()
 
 def test_midpoint_map_is_y_times_2_minus_abs_y():
     y = np.linspace(-1, 1, 2001)
-    np.testing.assert_allclose(sums.sum_law(U, (0.5, 0.5)).transport(y), y * (2 - np.abs(y)), atol=1e-15)
+    np.testing.assert_allclose(matching.sum_law(U, (0.5, 0.5)).transport(y), y * (2 - np.abs(y)), atol=1e-15)
 
 
 @pytest.mark.parametrize("t", [0.05, 0.25, 0.4])
@@ -71,7 +71,7 @@ def test_two_point_map_matches_the_trapezoid_formula(t):
     a, b = min(t, 1 - t), max(t, 1 - t)
     s = np.linspace(0, 1, 1001)
     g = np.where(s <= b - a, s / (2 * b), (b - a) / (2 * b) + ((1 - (b - a)) ** 2 - (1 - s) ** 2) / (8 * a * b))
-    law = sums.sum_law(U, (1 - t, t))
+    law = matching.sum_law(U, (1 - t, t))
     np.testing.assert_allclose(law.cdf(s), 0.5 + g, atol=1e-14)
     np.testing.assert_allclose(law.cdf(-s), 0.5 - g, atol=1e-14)
 
@@ -80,7 +80,7 @@ def test_two_point_map_matches_the_trapezoid_formula(t):
 def test_equal_weights_match_scipy_irwinhall(n):
     """The sum of n U[-1, 1] is 2 * IrwinHall(n) - n."""
     assert hasattr(st, "irwinhall"), "scipy >= 1.15 provides irwinhall"
-    law = sums.sum_law(U, (1.0,) * n)
+    law = matching.sum_law(U, (1.0,) * n)
     w = np.linspace(-n, n, 2001)
     np.testing.assert_allclose(law.cdf(w), st.irwinhall(n).cdf((w + n) / 2), atol=1e-13)
     # the tail, relatively: P(W <= -n + x) = x^n / (2^n n!)
@@ -94,7 +94,7 @@ def test_uniform_cdf_against_monte_carlo(coeffs):
     n = 10 ** 6
     z = U.sample(n, len(coeffs), seed=11)
     y = np.sort(z @ np.array(coeffs))
-    F = sums.sum_law(U, coeffs).cdf(y)
+    F = matching.sum_law(U, coeffs).cdf(y)
     dist = max(np.max(np.arange(1, n + 1) / n - F), np.max(F - np.arange(n) / n))
     assert dist < math.sqrt(math.log(2 / 1e-3) / (2 * n))
 
@@ -120,14 +120,14 @@ def test_uniform_cdf_against_numerical_convolution(ints):
     coeffs = [v * 0.05 for v in ints]
     a = [abs(c) for c in coeffs]
     y = np.linspace(-sum(a), sum(a), 301)
-    exact = sums.sum_law(U, coeffs).cdf(y)
+    exact = matching.sum_law(U, coeffs).cdf(y)
     np.testing.assert_allclose(exact, _box_convolution_cdf(a, y), atol=2e-3)
 
 
 @settings(max_examples=60, deadline=None)
 @given(hs.lists(hs.floats(-3, 3).filter(lambda v: abs(v) > 1e-12), min_size=1, max_size=5))
 def test_uniform_law_properties_for_random_coefficients(coeffs):
-    law = sums.sum_law(U, coeffs)
+    law = matching.sum_law(U, coeffs)
     big_a = sum(abs(c) for c in coeffs)
     y = np.concatenate([np.linspace(-big_a, big_a, 501), [-1e300, 1e300, -big_a, big_a, 0.0]])
     F, T = law.cdf(y), law.transport(y)
@@ -148,20 +148,20 @@ def test_maps_are_scale_invariant(coeffs, s):
     """T for (s c, s y) equals T for (c, y): the map depends on y / scale only."""
     y = np.linspace(-2, 2, 101) * sum(abs(c) for c in coeffs)
     for prior in (Gaussian(), U):
-        np.testing.assert_allclose(sums.sum_law(prior, [s * c for c in coeffs]).transport(s * y),
-                                   sums.sum_law(prior, coeffs).transport(y), atol=1e-9)
+        np.testing.assert_allclose(matching.sum_law(prior, [s * c for c in coeffs]).transport(s * y),
+                                   matching.sum_law(prior, coeffs).transport(y), atol=1e-9)
 
 
 def test_tiny_coefficients_stay_exact():
     """t = 1e-9 lerp: the pieces are exact rationals, so no cancellation; the map is the identity to ~1e-9."""
-    law = sums.sum_law(U, (1 - 1e-9, 1e-9))
+    law = matching.sum_law(U, (1 - 1e-9, 1e-9))
     y = np.linspace(-1, 1, 10001)
     np.testing.assert_allclose(law.transport(y), y / (1 - 1e-9), atol=2e-9)
 
 
 def test_uniform_with_other_bounds():
     prior = Uniform(0.0, 1.0)
-    law = sums.sum_law(prior, (0.5, 0.5))
+    law = matching.sum_law(prior, (0.5, 0.5))
     y = np.linspace(0, 1, 101)
     w = 2 * y - 1  # the same map after standardising
     np.testing.assert_allclose(law.transport(y), (w * (2 - np.abs(w)) + 1) / 2, atol=1e-14)
@@ -172,7 +172,7 @@ def test_uniform_with_other_bounds():
 @given(hs.lists(hs.floats(-3, 3).filter(lambda v: abs(v) > 1e-6), min_size=1, max_size=6))
 def test_gaussian_map_is_a_rescaling(coeffs):
     y = np.linspace(-5, 5, 11)
-    np.testing.assert_allclose(sums.sum_law(Gaussian(), coeffs).transport(y),
+    np.testing.assert_allclose(matching.sum_law(Gaussian(), coeffs).transport(y),
                                y / math.sqrt(sum(c * c for c in coeffs)), rtol=1e-14)
 
 
@@ -180,10 +180,10 @@ def test_gaussian_map_is_a_rescaling(coeffs):
 @pytest.mark.parametrize("coeffs", [(0.5, 0.5), (0.25,) * 4, (-1, 1, 1), (1, 0.5), (0.05, 0.95)])
 def test_numerical_law_error_against_exact_laws(coeffs):
     """The FFT law for Iid(norm) and Iid(uniform) against the exact Gaussian and uniform laws (measured 1e-8, 2e-10)."""
-    g_num, g_ex = sums.NumericalSumLaw(Iid(st.norm()), coeffs), sums.sum_law(Gaussian(), coeffs)
+    g_num, g_ex = matching.NumericalSumLaw(Iid(st.norm()), coeffs), matching.sum_law(Gaussian(), coeffs)
     y = np.linspace(-5.5, 5.5, 20001) * g_ex.scale  # central 1 - 4e-8 of the mass
     assert np.max(np.abs(g_num.transport(y) - g_ex.transport(y))) < 5e-8
-    u_num, u_ex = sums.NumericalSumLaw(Iid(st.uniform(-1, 2)), coeffs), sums.sum_law(U, coeffs)
+    u_num, u_ex = matching.NumericalSumLaw(Iid(st.uniform(-1, 2)), coeffs), matching.sum_law(U, coeffs)
     big_a = sum(abs(c) for c in coeffs)
     y = np.linspace(-big_a, big_a, 20001)
     assert np.max(np.abs(u_num.cdf(y) - u_ex.cdf(y))) < 1e-9
@@ -192,7 +192,7 @@ def test_numerical_law_error_against_exact_laws(coeffs):
 
 def test_laplace_midpoint_against_closed_form():
     """(L1 + L2) / 2 for L ~ Laplace(0, 1) has survival (1 + y) exp(-2y) / 2 for y >= 0."""
-    law = sums.sum_law(LAPLACE, (0.5, 0.5))
+    law = matching.sum_law(LAPLACE, (0.5, 0.5))
     y = np.linspace(-8, 8, 20001)
     tail = (1 + np.abs(y)) * np.exp(-2 * np.abs(y)) / 2
     np.testing.assert_allclose(law.sf(y[y > 0]), tail[y > 0], rtol=1e-5, atol=1e-12)
@@ -206,7 +206,7 @@ def test_numerical_maps_are_finite_at_edges_and_extreme_tails(dist):
     prior = Iid(dist)
     lo, hi = prior.support
     for coeffs in [(0.5, 0.5), (1.0, -1.0, 1.0)]:
-        law = sums.sum_law(prior, coeffs)
+        law = matching.sum_law(prior, coeffs)
         y = np.array([-1e300, -1e30, -1e6, -50.0, 0.0, 1e-300, 50.0, 1e6, 1e30, 1e300])
         ylo, yhi = law.support
         y = np.concatenate([y, [v for v in (ylo, yhi) if math.isfinite(v)]])
@@ -220,7 +220,7 @@ def test_numerical_maps_are_finite_at_edges_and_extreme_tails(dist):
 
 @pytest.mark.parametrize("prior", PRIORS, ids=repr)
 def test_edges_of_bounded_and_unbounded_supports(prior):
-    law = sums.sum_law(prior, (0.5, 0.5))
+    law = matching.sum_law(prior, (0.5, 0.5))
     lo, hi = prior.support
     y = np.array([lo if math.isfinite(lo) else -1e300, hi if math.isfinite(hi) else 1e300])
     T = law.transport(y)
@@ -230,12 +230,12 @@ def test_edges_of_bounded_and_unbounded_supports(prior):
 # ---------------------------------------------------------------------------------------------- KL references
 def test_kl_reference_numbers_of_the_paper_notes():
     """Reference section 9 (d = 100): KL(mid || prior) 9.66 / 19.31, KL(prior || mid) 15.34 / 30.69 nats."""
-    g, u = sums.sum_law(Gaussian(), (0.5, 0.5)), sums.sum_law(U, (0.5, 0.5))
-    assert sums.kl_exact(g, 100) == pytest.approx(50 * (0.5 - 1 - math.log(0.5)), abs=1e-3)
-    assert round(sums.kl_exact(g, 100), 2) == 9.66 and round(sums.kl_exact(g, 100, reverse=True), 2) == 15.34
-    assert sums.kl_exact(u, 100) == pytest.approx(100 * (math.log(2) - 0.5), abs=1e-3)
-    assert round(sums.kl_exact(u, 100), 2) == 19.31 and round(sums.kl_exact(u, 100, reverse=True), 2) == 30.69
-    assert sums.kl_exact(sums.sum_law(U, (1, 0.5)), 100) == math.inf  # vicinity leaves [-1, 1]
+    g, u = matching.sum_law(Gaussian(), (0.5, 0.5)), matching.sum_law(U, (0.5, 0.5))
+    assert mismatch.kl_exact(g, 100) == pytest.approx(50 * (0.5 - 1 - math.log(0.5)), abs=1e-3)
+    assert round(mismatch.kl_exact(g, 100), 2) == 9.66 and round(mismatch.kl_exact(g, 100, reverse=True), 2) == 15.34
+    assert mismatch.kl_exact(u, 100) == pytest.approx(100 * (math.log(2) - 0.5), abs=1e-3)
+    assert round(mismatch.kl_exact(u, 100), 2) == 19.31 and round(mismatch.kl_exact(u, 100, reverse=True), 2) == 30.69
+    assert mismatch.kl_exact(matching.sum_law(U, (1, 0.5)), 100) == math.inf  # vicinity leaves [-1, 1]
 
 
 def test_kl_of_the_laplace_midpoint_by_quadrature():
@@ -243,16 +243,16 @@ def test_kl_of_the_laplace_midpoint_by_quadrature():
 
     f = lambda y: (1 + 2 * abs(y)) * math.exp(-2 * abs(y)) / 2  # noqa: E731
     ref = 2 * quad(lambda y: f(y) * math.log(f(y) / (math.exp(-y) / 2)), 0, 40, limit=200)[0]
-    assert sums.kl_exact(sums.sum_law(LAPLACE, (0.5, 0.5))) == pytest.approx(ref, abs=1e-6)
+    assert mismatch.kl_exact(matching.sum_law(LAPLACE, (0.5, 0.5))) == pytest.approx(ref, abs=1e-6)
 
 
 def test_kl_estimator_is_calibrated():
     """On midpoint samples the estimate lies within 4 standard errors of the binned law it targets."""
     g = Gaussian()
-    law = sums.sum_law(g, (0.5, 0.5))
-    edges = sums.kl_cells(g, law)
+    law = matching.sum_law(g, (0.5, 0.5))
+    edges = mismatch.kl_cells(g, law)
     x = g.sample(10 ** 6, 2, seed=5).mean(1)
-    est, se = sums.kl_estimate(x, g, 100, edges=edges)
-    assert abs(est - sums.kl_binned(law, g, 100, edges=edges)) < 4 * se
-    est0, se0 = sums.kl_estimate(g.sample(10 ** 6, 1, seed=6), g, 100, edges=edges)
+    est, se = mismatch.kl_estimate(x, g, 100, edges=edges)
+    assert abs(est - mismatch.kl_binned(law, g, 100, edges=edges)) < 4 * se
+    est0, se0 = mismatch.kl_estimate(g.sample(10 ** 6, 1, seed=6), g, 100, edges=edges)
     assert abs(est0) < 4 * se0

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from otlatent import data
-from otlatent.train import TrainingDiverged
-from otlatent.vae import (VAE, VAEConfig, aggregate_posterior, gaussian_kl_to_standard_normal, gaussian_log_likelihood,
-                          kl_to_standard_normal, load_vae, map_latents, side_sizes, train_vae)
+from otlatent.map_reconstruction import map_latents
+from otlatent.posterior import aggregate_posterior, gaussian_kl_to_standard_normal
+from otlatent.runs import TrainingDiverged
+from otlatent.vae import VAE, VAEConfig, gaussian_log_likelihood, kl_to_standard_normal, load_vae, side_sizes, train_vae
 
 
 @pytest.mark.parametrize("resolution, sizes", [(45, [45, 22, 11, 5]), (64, [64, 32, 16, 8])])
@@ -231,7 +232,7 @@ def test_map_latents_improves_the_fit_of_a_trained_vae(images, tmp_path):
 
 def test_vae_for_splits_trains_and_reloads(tmp_path, monkeypatch):
     import otlatent
-    from otlatent.vae import vae_for, vae_images_for
+    from otlatent.trained import vae_for, vae_images_for
 
     monkeypatch.setenv("OTLATENT_DATA", str(tmp_path))
     study = otlatent.start("07_test", preset="smoke", dataset="synthetic", quiet=True)
@@ -253,7 +254,7 @@ def test_lfw_held_out_people_are_never_trained_on(tmp_path, monkeypatch):
     from PIL import Image
 
     import otlatent
-    from otlatent.vae import vae_images_for
+    from otlatent.trained import vae_images_for
 
     def jpeg(v):
         buf = io.BytesIO()

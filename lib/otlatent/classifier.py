@@ -42,11 +42,12 @@ from torch import nn
 import torch.nn.functional as F
 
 from . import __version__
-from .config import data_root
-from .runtime import load_checkpoint, save_checkpoint
+from .data import to_float
+from .runs import RunConfig, check_finite, finished_run, progress_bar
+from .runtime import load_checkpoint, save_checkpoint, torch_threads
 
 __all__ = ["ClassifierConfig", "SmallCNN", "TrainedClassifier", "train_classifier", "load_classifier",
-           "classifier_dir", "rotate_batch", "split_indices", "classifier_for", "ClassifierFeatures",
+           "rotate_batch", "split_indices", "ClassifierFeatures",
            "FIDELITY_NAME", "TASKS"]
 
 TASKS = ("labels", "rotation")
@@ -55,7 +56,7 @@ FIDELITY_NAME = "otlatent-classifier"
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassifierConfig:
+class ClassifierConfig(RunConfig):
     """Everything that determines a classifier run (equal configs give equal weights)."""
 
     dataset: str
@@ -70,16 +71,16 @@ class ClassifierConfig:
     weight_decay: float = 5e-4
     n_train: int = 8000
     n_test: int = 2000
-    seed: int = 0
-    preset: str = "cpu"
+
+    positive = ("num_classes", "epochs", "batch_size", "n_train", "n_test", "width")
+    folder = "classifiers"
 
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if self.task == "rotation" and self.num_classes != 4:
             raise ValueError("the rotation task has 4 classes")
-        if min(self.num_classes, self.epochs, self.batch_size, self.n_train, self.n_test, self.width) < 1:
-            raise ValueError(f"sizes must be positive: {self}")
+        super().__post_init__()
 
     @property
     def name(self) -> str:
@@ -110,13 +111,6 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)[1]
-
-
-def _float(images_u8) -> torch.Tensor:
-    t = torch.as_tensor(images_u8)
-    if t.dtype != torch.uint8:
-        raise TypeError(f"expected uint8 images, got {t.dtype}")
-    return t.to(torch.float32).div_(127.5).sub_(1.0)
 
 
 def rotate_batch(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -157,8 +151,6 @@ class TrainedClassifier:
     @torch.no_grad()
     def features(self, images_u8, batch_size: int = 512, device: str = "cpu") -> dict[str, torch.Tensor]:
         """``{"pool": (N, 4w), "logits": (N, K)}`` float64 for uint8 images (N, C, H, W)."""
-        from .metrics import torch_threads
-
         with torch_threads(1 if str(device) == "cpu" else torch.get_num_threads()):
             return self._features(images_u8, batch_size, device)
 
@@ -167,7 +159,7 @@ class TrainedClassifier:
         pools, logits = [], []
         data = torch.as_tensor(images_u8)
         for s in range(0, len(data), batch_size):
-            p, l = self.model.features(_float(data[s:s + batch_size]).to(device))
+            p, l = self.model.features(to_float(data[s:s + batch_size]).to(device))
             pools.append(p.double().cpu())
             logits.append(l.double().cpu())
         return {"pool": torch.cat(pools), "logits": torch.cat(logits)}
@@ -178,13 +170,8 @@ class TrainedClassifier:
         return float((logits.argmax(1).numpy() == np.asarray(labels)).mean())
 
 
-def classifier_dir(config: ClassifierConfig, root: Path | None = None) -> Path:
-    """``<data root>/classifiers/<config.name>``."""
-    return Path(root or data_root()) / "classifiers" / config.name
-
-
 def _targets(config: ClassifierConfig, x_u8: torch.Tensor, labels, gen: torch.Generator):
-    x = _float(x_u8)
+    x = to_float(x_u8)
     if config.task == "labels":
         return x, torch.as_tensor(labels, dtype=torch.int64)
     k = torch.randint(0, 4, (len(x),), generator=gen)
@@ -200,10 +187,8 @@ def train_classifier(images_u8, labels, config: ClassifierConfig, run_dir: Path 
     (rotation task) seeded rotations.  The test accuracy is measured on the held-out images
     (rotation task: each rotated by a seeded random multiple of 90 degrees).
 
-    On the CPU it runs with one torch thread (see :class:`otlatent.metrics.torch_threads`).
+    On the CPU it runs with one torch thread (see :class:`otlatent.runtime.torch_threads`).
     """
-    from .metrics import torch_threads
-
     with torch_threads(1 if str(device) == "cpu" else torch.get_num_threads()):
         return _train(images_u8, labels, config, run_dir, device, progress)
 
@@ -214,21 +199,15 @@ def _train(images_u8, labels, config: ClassifierConfig, run_dir: Path | None, de
     images_u8 = np.asarray(images_u8)
     if images_u8.dtype != np.uint8 or images_u8.ndim != 4:
         raise ValueError("expected uint8 images (N, C, H, W)")
-    if tuple(images_u8.shape[1:]) != (config.nc, config.resolution, config.resolution):
-        raise ValueError(f"images have shape {images_u8.shape[1:]}, config expects "
-                         f"({config.nc}, {config.resolution}, {config.resolution})")
     if config.task == "labels":
         if labels is None:
             raise ValueError(f"task 'labels' needs labels; dataset {config.dataset!r} has none (use task='rotation')")
         labels = np.asarray(labels, dtype=np.int64)
         if labels.min() < 0 or labels.max() >= config.num_classes:
             raise ValueError(f"labels must lie in [0, {config.num_classes})")
-    run_dir = Path(run_dir) if run_dir else classifier_dir(config)
-    model_path = run_dir / "model.pt"
-    if model_path.exists():
-        run = load_classifier(model_path, device)
-        if run.config == config:
-            return run
+    model_path, _, finished = finished_run(config, images_u8, run_dir, load_classifier, device)
+    if finished is not None:
+        return finished
     train_idx, test_idx = split_indices(len(images_u8), config.n_train, config.n_test, config.seed)
     torch.manual_seed(config.seed)
     model = SmallCNN(config.nc, config.num_classes, config.width).to(device)
@@ -239,16 +218,15 @@ def _train(images_u8, labels, config: ClassifierConfig, run_dir: Path | None, de
     x_all = torch.from_numpy(images_u8)
     y_all = None if labels is None else torch.from_numpy(labels)
     history = {"loss": [], "train_accuracy": []}
-    from tqdm import tqdm
-
     t0 = time.monotonic()
-    bar = tqdm(total=config.epochs * steps_per_epoch, disable=not progress, desc=config.name, unit="it",
-               mininterval=2.0)
+    bar = progress_bar(config.name, 0, config.epochs * steps_per_epoch, config.epochs * steps_per_epoch, progress)
     gen = torch.Generator().manual_seed(config.seed + 1)
     model.train()
+    steps = iter(bar)
     for epoch in range(config.epochs):
         order = torch.from_numpy(train_idx)[torch.randperm(len(train_idx), generator=gen)]
         for s in range(steps_per_epoch):
+            next(steps)
             idx = order[s * config.batch_size:(s + 1) * config.batch_size]
             x, y = _targets(config, x_all[idx], None if y_all is None else y_all[idx], gen)
             x, y = x.to(device), y.to(device)
@@ -260,11 +238,9 @@ def _train(images_u8, labels, config: ClassifierConfig, run_dir: Path | None, de
             sched.step()
             history["loss"].append(loss.item())
             history["train_accuracy"].append((logits.argmax(1) == y).float().mean().item())
-            bar.update(1)
             if s % 20 == 0:
                 bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", refresh=False)
-        if not np.isfinite(history["loss"][-1]):
-            raise FloatingPointError(f"{config.name}: loss became {history['loss'][-1]} in epoch {epoch + 1}")
+        check_finite(config, len(history["loss"]) - 1, model_path, loss=history["loss"][-1])
     bar.close()
     model.eval()
     seconds = time.monotonic() - t0
@@ -298,33 +274,6 @@ def load_classifier(path: str | Path, device: str = "cpu") -> TrainedClassifier:
     model.eval()
     return TrainedClassifier(config, model, state["test_accuracy"], state["history"], state["seconds"], Path(path),
                              len(state["train_indices"]))
-
-
-def classifier_for(study, progress: bool = True) -> tuple[TrainedClassifier, np.ndarray]:
-    """The classifier of a notebook run and the held-out real images (uint8) it was tested on.
-
-    ``study.dataset`` at the preset's GAN resolution: its labels where it has them (task ``"labels"``),
-    rotation prediction otherwise.  Synthetic images are drawn with a seed different from the GAN's
-    training images (``study.seed + 1``); file datasets are split by :func:`split_indices`.  The held-out
-    images are the real reference set for FID and KID.
-    """
-    from . import data
-
-    preset = study.preset
-    n_needed = preset.clf_train + preset.clf_test
-    if study.dataset == "synthetic":
-        images = data.make_synthetic(n_needed, preset.gan_resolution, seed=study.seed + 1)
-    else:
-        images = data.load(study.dataset, preset.gan_resolution, n=preset.gan_max_images, seed=study.seed)
-    task = "labels" if images.labels is not None else "rotation"
-    config = ClassifierConfig(
-        dataset=study.dataset, task=task, num_classes=images.num_classes if task == "labels" else 4,
-        nc=images.images_u8.shape[1], resolution=preset.gan_resolution, width=preset.clf_width,
-        epochs=preset.clf_epochs, n_train=preset.clf_train, n_test=min(preset.clf_test, len(images) // 5),
-        seed=study.seed, preset=preset.name)
-    run = train_classifier(images.images_u8, images.labels, config, device=study.device, progress=progress)
-    _, test_idx = split_indices(len(images), config.n_train, config.n_test, config.seed)
-    return run, images.images_u8[test_idx]
 
 
 # --------------------------------------------------------------------------- torch-fidelity
@@ -372,7 +321,7 @@ class ClassifierFeatures(_Base):
     def forward(self, x):
         if not (torch.is_tensor(x) and x.dtype == torch.uint8 and x.dim() == 4):
             raise TypeError("expected a uint8 tensor (N, C, H, W)")
-        pool, logits = self.net.features(_float(x))
+        pool, logits = self.net.features(to_float(x))
         out = {"pool": pool, "logits": logits}
         return tuple(out[f] for f in self.features_list)
 

@@ -3,14 +3,16 @@
 Every function returns a dict ``{method: latents}`` with ``method`` in
 :data:`METHODS` (SLERP only where it is defined), so a notebook can decode and
 draw all variants of an operation in one loop.  Latents are torch tensors of
-shape (..., d).  The operations themselves live in :mod:`otlatent.ops`.
+shape (..., d).  The operations live in :mod:`otlatent.operations`, their
+matched versions in :mod:`otlatent.matching`.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from . import ops
+from . import matching
+from . import operations as ops
 from .priors import get_prior
 
 __all__ = ["METHODS", "interpolation_path", "grid_4point", "bilinear_weights", "midpoints", "walks",
@@ -25,7 +27,7 @@ def interpolation_path(z1: torch.Tensor, z2: torch.Tensor, steps: int, prior) ->
     ts = np.linspace(0.0, 1.0, steps)
     return {"linear": torch.stack([ops.lerp(z1, z2, t) for t in ts]),
             "slerp": torch.stack([ops.slerp(z1, z2, t) for t in ts]),
-            "matched": torch.stack([ops.matched_lerp(z1, z2, t, prior) for t in ts])}
+            "matched": torch.stack([matching.matched_lerp(z1, z2, t, prior) for t in ts])}
 
 
 def bilinear_weights(a: float, b: float) -> tuple[float, float, float, float]:
@@ -48,7 +50,7 @@ def grid_4point(corners: torch.Tensor, n: int, prior) -> dict[str, torch.Tensor]
         for a in np.linspace(0.0, 1.0, n):
             w = bilinear_weights(a, b)
             out["linear"].append(ops.n_point(corners, w))
-            out["matched"].append(ops.matched_n_point(corners, w, prior))
+            out["matched"].append(matching.matched_n_point(corners, w, prior))
             top, bottom = ops.slerp(corners[0], corners[1], a), ops.slerp(corners[2], corners[3], a)
             out["slerp"].append(ops.slerp(top, bottom, b))
     return {m: torch.stack(v) for m, v in out.items()}
@@ -63,7 +65,7 @@ def midpoints(zs: torch.Tensor, prior) -> dict[str, torch.Tensor]:
     prior = get_prior(prior)
     k = zs.shape[0]
     w = [1.0 / k] * k
-    out = {"linear": ops.n_point(zs, w), "matched": ops.matched_n_point(zs, w, prior)}
+    out = {"linear": ops.n_point(zs, w), "matched": matching.matched_n_point(zs, w, prior)}
     if k == 2:
         out["slerp"] = ops.slerp(zs[0], zs[1], 0.5)
     return {m: out[m] for m in METHODS if m in out}
@@ -72,19 +74,19 @@ def midpoints(zs: torch.Tensor, prior) -> dict[str, torch.Tensor]:
 def walks(z0: torch.Tensor, steps: torch.Tensor, eps: float, prior) -> dict[str, torch.Tensor]:
     """Random walks from ``z0`` with the same step directions ``steps`` (n, d) drawn from the prior; each (n + 1, d)."""
     prior = get_prior(prior)
-    return {"linear": ops.random_walk(z0, steps, eps), "matched": ops.matched_random_walk(z0, steps, eps, prior)}
+    return {"linear": ops.random_walk(z0, steps, eps), "matched": matching.matched_random_walk(z0, steps, eps, prior)}
 
 
 def vicinity_samples(z: torch.Tensor, us: torch.Tensor, eps: float, prior) -> dict[str, torch.Tensor]:
     """Samples around ``z`` (d,) in directions ``us`` (k, d) drawn from the prior; each (k, d)."""
     prior = get_prior(prior)
-    return {"linear": ops.vicinity(z, us, eps), "matched": ops.matched_vicinity(z, us, eps, prior)}
+    return {"linear": ops.vicinity(z, us, eps), "matched": matching.matched_vicinity(z, us, eps, prior)}
 
 
 def analogies(z1: torch.Tensor, z2: torch.Tensor, z3: torch.Tensor, prior) -> dict[str, torch.Tensor]:
     """Analogies z3 + (z2 - z1), plain and matched; inputs (N, d), each output (N, d)."""
     prior = get_prior(prior)
-    return {"linear": ops.analogy(z1, z2, z3), "matched": ops.matched_analogy(z1, z2, z3, prior)}
+    return {"linear": ops.analogy(z1, z2, z3), "matched": matching.matched_analogy(z1, z2, z3, prior)}
 
 
 def norms(variants: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:

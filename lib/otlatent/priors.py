@@ -1,6 +1,6 @@
 """Latent priors with i.i.d. components: sampling, CDF and quantile function.
 
-Every prior has the same small interface, used by :mod:`otlatent.ops` to build
+Every prior has the same small interface, used by :mod:`otlatent.matching` to build
 the distribution-matched operations:
 
 ``sample(n, d, seed=None)``
@@ -28,40 +28,9 @@ import numpy as np
 import scipy.special
 import scipy.stats
 
+from .backend import as_float, is_torch, via_numpy64
+
 __all__ = ["Prior", "Gaussian", "Uniform", "Iid", "get_prior", "PRIOR_NAMES"]
-
-
-# ----------------------------------------------------------------------------------------------
-# array helpers: NumPy or torch in, the same type, dtype and device out
-# ----------------------------------------------------------------------------------------------
-def _is_torch(x) -> bool:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return False
-    return isinstance(x, torch.Tensor)
-
-
-def _float_array(x):
-    """``x`` as a floating NumPy array or torch tensor (integers and lists become float64 / default dtype)."""
-    if _is_torch(x):
-        import torch
-
-        return x if torch.is_floating_point(x) else x.to(torch.get_default_dtype())
-    x = np.asarray(x)
-    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
-
-
-def _via_numpy64(fn, x):
-    """Apply a float64 NumPy function to ``x`` and return it in ``x``'s type, dtype and device."""
-    x = _float_array(x)
-    if _is_torch(x):
-        import torch
-
-        out = fn(x.detach().to("cpu", torch.float64).numpy())
-        return torch.from_numpy(np.asarray(out, dtype=np.float64)).to(device=x.device, dtype=x.dtype)
-    out = fn(x.astype(np.float64, copy=False))
-    return np.asarray(out, dtype=np.float64).astype(x.dtype, copy=False)
 
 
 def _generator(seed) -> np.random.Generator:
@@ -107,23 +76,23 @@ class Prior:
     # -- public, type-preserving --------------------------------------------------------------
     def cdf(self, x):
         """P(Z <= x) component-wise."""
-        return _via_numpy64(self._cdf, x)
+        return via_numpy64(self._cdf, x)
 
     def sf(self, x):
         """P(Z > x) component-wise (accurate in the upper tail, where ``1 - cdf`` rounds to 0)."""
-        return _via_numpy64(self._sf, x)
+        return via_numpy64(self._sf, x)
 
     def ppf(self, u):
         """The quantile function F_Z^-1(u) component-wise."""
-        return _via_numpy64(self._ppf, u)
+        return via_numpy64(self._ppf, u)
 
     def isf(self, p):
         """The inverse survival function: the x with P(Z > x) = p (accurate for small p)."""
-        return _via_numpy64(self._isf, p)
+        return via_numpy64(self._isf, p)
 
     def pdf(self, x):
         """The density component-wise."""
-        return _via_numpy64(self._pdf, x)
+        return via_numpy64(self._pdf, x)
 
     @property
     def support(self) -> tuple[float, float]:
@@ -201,16 +170,16 @@ class Gaussian(Prior):
         return np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
 
     def cdf(self, x):
-        x = _float_array(x)
-        if _is_torch(x):
+        x = as_float(x)
+        if is_torch(x):
             import torch
 
             return torch.special.ndtr(x)
         return super().cdf(x)
 
     def ppf(self, u):
-        u = _float_array(u)
-        if _is_torch(u):
+        u = as_float(u)
+        if is_torch(u):
             import torch
 
             return torch.special.ndtri(u)
@@ -272,14 +241,14 @@ class Uniform(Prior):
         return np.where((x >= self.low) & (x <= self.high), 1.0 / (self.high - self.low), 0.0)
 
     def cdf(self, x):
-        x = _float_array(x)
-        if _is_torch(x):
+        x = as_float(x)
+        if is_torch(x):
             return ((x - self.low) / (self.high - self.low)).clamp(0.0, 1.0)
         return super().cdf(x)
 
     def ppf(self, u):
-        u = _float_array(u)
-        if _is_torch(u):
+        u = as_float(u)
+        if is_torch(u):
             import torch
 
             out = self.low + u * (self.high - self.low)
@@ -330,7 +299,7 @@ class Iid(Prior):
     >>> prior = Iid(scipy.stats.laplace(scale=1 / 2**0.5))   # unit variance Laplace
 
     The matched operations use a numerical CDF of weighted sums for these priors
-    (see :mod:`otlatent.sums`).
+    (see :mod:`otlatent.matching.laws`).
     """
 
     def __init__(self, dist: Any, name: str | None = None):

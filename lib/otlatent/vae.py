@@ -35,8 +35,8 @@ The evidence lower bound per image, with one reparameterised sample :math:`z = \
 Training minimises the batch mean of :math:`-\\mathrm{ELBO}` with Adam; ``history`` records the batch means of
 ELBO, reconstruction term and KL (nats per image) at every iteration.
 
-Training uses the DCGAN's resumable machinery (:mod:`otlatent.train`): the batch of iteration ``i`` is
-:func:`~otlatent.train.batch_indices` and its noise is seeded by :func:`~otlatent.train.iteration_seed`, so a run
+Training uses the shared run machinery (:mod:`otlatent.runs`): the batch of iteration ``i`` is
+:func:`~otlatent.runs.batch_indices` and its noise is seeded by :func:`~otlatent.runs.iteration_seed`, so a run
 interrupted at any point and resumed from its atomic checkpoint ends with bit-identical weights; a finished
 ``model.pt`` with metadata is reloaded instead of retrained.
 """
@@ -44,22 +44,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import __version__
-from .runtime import load_checkpoint, save_checkpoint
-from .train import (Checkpointer, batch_indices, check_finite, check_schedule, finished_run, iteration_seed, model_meta,
-                    progress_bar, resume_state)
+from .data import to_float
+from .runs import RunConfig, Training, batch_indices, check_finite, finished_run, iteration_seed
+from .runtime import load_checkpoint
 
 __all__ = ["VAEConfig", "VAE", "VAERun", "train_vae", "load_vae", "gaussian_log_likelihood", "kl_to_standard_normal",
-           "negative_elbo", "side_sizes", "vae_images_for", "vae_for", "aggregate_posterior",
-           "gaussian_kl_to_standard_normal", "map_latents"]
+           "negative_elbo", "side_sizes"]
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -172,7 +168,7 @@ def negative_elbo(model: VAE, x: torch.Tensor, eps: torch.Tensor | None = None) 
 
 
 @dataclasses.dataclass(frozen=True)
-class VAEConfig:
+class VAEConfig(RunConfig):
     """Everything that determines a VAE run (two runs with equal configs give equal weights).
 
     ``sigma`` is the likelihood scale in [-1, 1] image units: fixed, or the initial value when ``learn_sigma``.
@@ -188,12 +184,12 @@ class VAEConfig:
     lr: float = 1e-3
     sigma: float = 0.1
     learn_sigma: bool = False
-    seed: int = 0
-    preset: str = "cpu"
+
+    positive = ("nc", "nz", "width", "batch_size", "iterations")
 
     def __post_init__(self):
         side_sizes(self.resolution)
-        check_schedule(self, ("nc", "nz", "width", "batch_size", "iterations"))
+        super().__post_init__()
         if not self.sigma > 0:
             raise ValueError(f"sigma must be positive, got {self.sigma}")
 
@@ -257,16 +253,8 @@ class VAERun:
 
 def _as_float(x) -> torch.Tensor:
     if isinstance(x, np.ndarray) and x.dtype == np.uint8 or isinstance(x, torch.Tensor) and x.dtype == torch.uint8:
-        from .data import to_float
-
         return to_float(x)
     return torch.as_tensor(x, dtype=torch.float32)
-
-
-def _state(config, model, opt, history, iteration, seconds) -> dict[str, Any]:
-    return {"config": dataclasses.asdict(config), "model": model.state_dict(), "opt": opt.state_dict(),
-            "history": {k: np.asarray(v) for k, v in history.items()}, "iteration": iteration, "seconds": seconds,
-            "version": __version__}
 
 
 def train_vae(images, config: VAEConfig, run_dir: Path | None = None, device: str = "cpu",
@@ -281,7 +269,7 @@ def train_vae(images, config: VAEConfig, run_dir: Path | None = None, device: st
         Architecture, likelihood scale, optimiser (Adam, ``lr``) and schedule.
     run_dir : Path, optional
         Holds ``checkpoint.pt`` and the finished ``model.pt``; default ``<data root>/models/<config.name>/``
-        (:func:`otlatent.train.run_dir_for`).  A finished model with an equal config is loaded instead of
+        (``config.run_dir()``).  A finished model with an equal config is loaded instead of
         retrained; a checkpoint with an equal config is resumed.
     checkpoint_minutes : float
         Wall time between atomic checkpoints (one is always written at the end).
@@ -301,58 +289,34 @@ def train_vae(images, config: VAEConfig, run_dir: Path | None = None, device: st
     TrainingDiverged
         When the loss becomes NaN or infinite (the message gives the iteration and terms).
     """
-    model_path, ckpt_path, finished = finished_run(config, images, run_dir, load_vae, device)
+    model_path, ckpt_path, finished = finished_run(config, images.images_u8, run_dir, load_vae, device)
     if finished is not None:
         return finished
     torch.manual_seed(config.seed)
     model = config.build().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    keys = ("elbo", "recon", "kl", "sigma")
-    history: dict[str, list] = {k: [] for k in keys}
-    start, seconds = 0, 0.0
-    state = resume_state(ckpt_path, config, device)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        history = {k: list(state["history"][k]) for k in keys}
-        start, seconds = state["iteration"], state["seconds"]
+    run = Training(config, {"model": model, "opt": opt}, ("elbo", "recon", "kl", "sigma"), ckpt_path, device,
+                   checkpoint_minutes, stop_after, progress, finite=())
     data_u8 = torch.from_numpy(images.images_u8)
     bs = config.batch_size
-    end = config.iterations if stop_after is None else min(stop_after, config.iterations)
-    checkpoints = Checkpointer(ckpt_path, checkpoint_minutes)
-    bar = progress_bar(config, start, end, progress)
-    t0 = time.monotonic()
     model.train()
-    for i in bar:
+    for i in run.iterations():
         idx = torch.from_numpy(batch_indices(len(data_u8), bs, config.seed, i))
-        x = data_u8[idx].to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0)
+        x = to_float(data_u8[idx].to(device))
         gen = torch.Generator().manual_seed(iteration_seed(config.seed, i))
         eps = torch.randn(bs, config.nz, generator=gen).to(device)
         opt.zero_grad(set_to_none=True)
         loss, out = negative_elbo(model, x, eps)
         elbo, recon, kl = -loss.item(), out["recon"].mean().item(), out["kl"].mean().item()
-        check_finite(config, i, ckpt_path, elbo=elbo, recon=recon, kl=kl)
+        check_finite(config, i, ckpt_path, elbo=elbo, recon=recon, kl=kl)  # before the step: weights stay finite
         loss.backward()
         opt.step()
-        history["elbo"].append(elbo)
-        history["recon"].append(recon)
-        history["kl"].append(kl)
-        history["sigma"].append(model.sigma)
-        if progress and i % 20 == 0:
-            bar.set_postfix(elbo=f"{elbo:.1f}", kl=f"{kl:.1f}", refresh=False)
-        checkpoints.maybe(lambda: _state(config, model, opt, history, i + 1, seconds + time.monotonic() - t0))
-    bar.close()
-    done = max(end, start)
-    seconds += time.monotonic() - t0
-    checkpoints.save(_state(config, model, opt, history, done, seconds))
-    hist = {k: np.asarray(v, dtype=np.float64) for k, v in history.items()}
+        run.record(i, show=("elbo", "kl"), elbo=elbo, recon=recon, kl=kl, sigma=model.sigma)
+    done, hist = run.finish()
     model.eval()
-    if done >= config.iterations:
-        save_checkpoint({"config": dataclasses.asdict(config), "model": model.state_dict(), "history": hist,
-                         "iteration": done, "seconds": seconds, "version": __version__,
-                         "meta": model_meta(config, images, device, seconds, sigma_final=model.sigma)},
-                        model_path)
-    return VAERun(config, model, hist, done, seconds, model_path, opt)
+    if run.complete:
+        run.save_model(model_path, {"model": model}, hist, images, device, meta={"sigma_final": model.sigma})
+    return VAERun(config, model, hist, done, run.seconds, model_path, opt)
 
 
 def load_vae(path: str | Path, device: str = "cpu") -> VAERun:
@@ -363,202 +327,3 @@ def load_vae(path: str | Path, device: str = "cpu") -> VAERun:
     model.load_state_dict(state["model"])
     model.eval()
     return VAERun(config, model, state["history"], state["iteration"], state["seconds"], Path(path))
-
-
-# --------------------------------------------------------------------------- the study's VAE
-
-
-def vae_images_for(study):
-    """``(train, test)`` image sets of a notebook run: ``study.dataset`` at the preset's VAE resolution.
-
-    The first ``preset.vae_max_images`` images in file order are loaded and the **last** ``preset.vae_test`` of
-    them (at most a fifth) are held out.  LFW's files are sorted by person: held-out images of the person whose
-    images straddle the cut are dropped, so the held-out faces belong to people the VAE never saw, and the held-out
-    set's ``labels`` are person indices (0, 1, ... in file order) — faces of one person are not independent samples.
-    """
-    from . import data
-
-    preset = study.preset
-    images = data.load(study.dataset, preset.vae_resolution, n=preset.vae_max_images, seed=study.seed)
-    cut = len(images) - min(preset.vae_test, len(images) // 5)
-    labels = images.labels
-    if study.dataset == "lfw":
-        people = data.lfw_identities()
-        if people is None or len(people) < len(images):
-            raise ValueError("LFW's file list does not match the loaded images; delete the LFW cache and reload")
-        import pandas as pd
-
-        people = people[:len(images)]
-        start = cut
-        while start < len(images) and people[start] == people[cut - 1]:
-            start += 1  # the boundary person has training images: not held out
-        if start == len(images):
-            raise ValueError(f"no held-out person: the last {len(images) - cut} images are all of {people[cut]}")
-        labels = pd.factorize(people)[0].astype(np.int64)
-        labels -= labels[start]
-        return (data.ImageSet(images.name, images.images_u8[:cut], None, images.source),
-                data.ImageSet(images.name, images.images_u8[start:], labels[start:], images.source))
-
-    def part(sl):
-        return data.ImageSet(images.name, images.images_u8[sl], None if labels is None else labels[sl], images.source)
-
-    return part(slice(0, cut)), part(slice(cut, None))
-
-
-def vae_for(study, train_images=None, progress: bool = True) -> VAERun:
-    """Train (or reload) the VAE of a notebook run: ``study``'s dataset, preset and seed.
-
-    A learned likelihood scale (initialised at 0.1) and the preset's ``vae_*`` sizes; the model lives in
-    ``<data root>/models/<config.name>/``, so notebook 08 reloads what notebook 07 trained.
-    """
-    from .train import iterations_for
-
-    preset = study.preset
-    if train_images is None:
-        train_images, _ = vae_images_for(study)
-    config = VAEConfig(dataset=study.dataset, resolution=preset.vae_resolution, nc=train_images.images_u8.shape[1],
-                       width=preset.vae_width, batch_size=preset.vae_batch,
-                       iterations=iterations_for(len(train_images), preset, preset.vae_epochs, preset.vae_batch),
-                       sigma=0.1, learn_sigma=True, seed=study.seed, preset=preset.name)
-    return train_vae(train_images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes,
-                     progress=progress)
-
-
-# --------------------------------------------------------------------------- the aggregated posterior
-
-
-def gaussian_kl_to_standard_normal(mean, cov) -> float:
-    """:math:`\\mathrm{KL}(\\mathcal N(m, \\Sigma) \\,\\|\\, \\mathcal N(0, I_d))
-    = \\frac12\\left(\\operatorname{tr}\\Sigma + m^\\top m - d - \\log\\det\\Sigma\\right)` in nats.
-
-    ``cov`` is a (d, d) covariance or a (d,) diagonal.
-    """
-    mean = torch.as_tensor(mean, dtype=torch.float64)
-    cov = torch.as_tensor(cov, dtype=torch.float64)
-    d = mean.numel()
-    if cov.ndim == 1:
-        trace, logdet = cov.sum(), cov.log().sum()
-    else:
-        trace, logdet = torch.diagonal(cov).sum(), torch.linalg.slogdet(cov)[1]
-    return float(0.5 * (trace + mean @ mean - d - logdet))
-
-
-def aggregate_posterior(mu, logvar, active_threshold: float = 0.01) -> dict:
-    """How far the encoder's outputs on a set of images are from the prior :math:`\\mathcal N(0, I)`.
-
-    The aggregated posterior :math:`q(z) = \\frac1N \\sum_i q(z \\mid x_i)` has per-dimension variance
-    :math:`\\operatorname{Var}_i[\\mu_{ij}] + \\frac1N\\sum_i \\sigma^2_{ij}` (law of total variance); it equals
-    the prior's only if both add up to 1.
-
-    Returns
-    -------
-    dict
-        ``mean`` (d,), ``var_means`` (d,) the variance of the encoder means, ``mean_post_var`` (d,) the mean
-        posterior variance, ``total_var`` (d,) their sum, ``active`` (d,) bool: dimensions with
-        ``var_means > active_threshold`` (Burda et al., 2016), ``kl_gaussian_fit`` the KL of the full-covariance
-        Gaussian fit of :math:`q(z)` to the prior (nats, :func:`gaussian_kl_to_standard_normal`),
-        ``kl_means_fit`` the same for the encoder means alone.
-    """
-    mu = torch.as_tensor(mu, dtype=torch.float64)
-    post_var = torch.as_tensor(logvar, dtype=torch.float64).exp()
-    m = mu.mean(0)
-    cov_means = torch.cov(mu.T, correction=1)
-    mean_post_var = post_var.mean(0)
-    cov_total = cov_means + torch.diag(mean_post_var)
-    var_means = torch.diagonal(cov_means)
-    return {"mean": m.numpy(), "var_means": var_means.numpy(), "mean_post_var": mean_post_var.numpy(),
-            "total_var": (var_means + mean_post_var).numpy(), "active": (var_means > active_threshold).numpy(),
-            "kl_gaussian_fit": gaussian_kl_to_standard_normal(m, cov_total),
-            "kl_means_fit": gaussian_kl_to_standard_normal(m, cov_means)}
-
-
-# --------------------------------------------------------------------------- MAP reconstruction
-
-
-def map_latents(decode, y, z0, sigma, mask=None, steps: int = 150, lr: float = 0.05, batch_size: int = 256,
-                progress: bool = False) -> tuple[torch.Tensor, np.ndarray]:
-    """Maximum a posteriori latents of observed images under a decoder and the prior :math:`\\mathcal N(0, I)`.
-
-    Minimises, per image, with Adam from ``z0``,
-
-    .. math::
-
-        E(z) = \\frac{1}{2\\sigma^2} \\sum_{d \\in \\Omega} \\left(y_d - m_\\theta(z)_d\\right)^2
-               + \\frac12 \\lVert z \\rVert^2,
-
-    :math:`-\\log p(y_\\Omega \\mid z) - \\log p(z)` up to constants, where :math:`\\Omega` is the set of observed
-    (uncorrupted) pixel values given by ``mask`` (all when ``None``) and :math:`\\sigma` the likelihood's scale
-    (for additive noise of scale :math:`\\sigma_n`: :math:`\\sqrt{s^2 + \\sigma_n^2}`).
-
-    Parameters
-    ----------
-    decode : callable
-        :math:`z \\mapsto m_\\theta(z)`, (N, nz) -> (N, C, H, W), differentiable.
-    y : torch.Tensor
-        Observed images (N, C, H, W), same range as the decoder's output.
-    z0 : torch.Tensor
-        Starting latents (N, nz), e.g. the encoder means of ``y``.
-    sigma : float or torch.Tensor
-        Likelihood scale: a scalar or one value per image, shape (N,).
-    mask : torch.Tensor, optional
-        Bool, broadcastable to ``y`` (e.g. (N, 1, H, W)): True where the pixel is observed.
-    steps, lr, batch_size : int, float, int
-        Adam iterations and step size; images are optimised in independent batches.
-
-    Returns
-    -------
-    z : torch.Tensor
-        (N, nz) on the CPU.
-    energy : numpy.ndarray
-        (steps + 1, N): :math:`E` per image at the start and after every step.
-    """
-    y = torch.as_tensor(y, dtype=torch.float32)
-    z0 = torch.as_tensor(z0, dtype=torch.float32)
-    if len(y) != len(z0):
-        raise ValueError(f"got {len(y)} images but {len(z0)} starting latents")
-    sig = torch.as_tensor(sigma, dtype=torch.float32).expand(len(y)) if torch.as_tensor(sigma).ndim == 0 \
-        else torch.as_tensor(sigma, dtype=torch.float32)
-    if (sig <= 0).any():
-        raise ValueError("sigma must be positive")
-    m = torch.ones(1, 1, 1, 1) if mask is None else torch.as_tensor(mask).float()
-    if m.shape[0] not in (1, len(y)):
-        raise ValueError(f"mask has {m.shape[0]} images, expected {len(y)}")
-    owner = getattr(decode, "__self__", decode)  # a bound method such as VAE.decode, or a module
-    params = list(owner.parameters()) if isinstance(owner, nn.Module) else []
-    device = params[0].device if params else torch.device("cpu")
-    flags = [p.requires_grad for p in params]
-    for p in params:  # only z is optimised: no gradients for the weights
-        p.requires_grad_(False)
-    try:
-        return _map_batches(decode, y, z0, sig, m, steps, lr, batch_size, device, progress)
-    finally:
-        for p, flag in zip(params, flags):
-            p.requires_grad_(flag)
-
-
-def _map_batches(decode, y, z0, sig, m, steps, lr, batch_size, device, progress):
-    from tqdm import tqdm
-
-    out_z, out_e = [], []
-    for i in tqdm(range(0, len(y), batch_size), disable=not progress, desc="MAP", unit="batch"):
-        yb, sb = y[i:i + batch_size].to(device), sig[i:i + batch_size].to(device)
-        mb = (m if m.shape[0] == 1 else m[i:i + batch_size]).to(device)
-        z = z0[i:i + batch_size].clone().to(device).requires_grad_(True)
-        opt = torch.optim.Adam([z], lr=lr)
-
-        def energy():
-            sq = ((decode(z) - yb).pow(2) * mb).flatten(1).sum(1)
-            return 0.5 * sq / sb.pow(2) + 0.5 * z.pow(2).sum(1)
-
-        trace = []
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            e = energy()
-            trace.append(e.detach().cpu())
-            e.sum().backward()
-            opt.step()
-        with torch.no_grad():
-            trace.append(energy().cpu())
-        out_z.append(z.detach().cpu())
-        out_e.append(torch.stack(trace))
-    return torch.cat(out_z), torch.cat(out_e, dim=1).double().numpy()

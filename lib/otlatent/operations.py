@@ -1,4 +1,5 @@
-r"""Latent-space operations (Table 1 of the paper) and their distribution-matched versions.
+r"""The paper's latent-space operations (its Table 1): linear and n-point interpolation, SLERP, vicinity
+sampling, analogies and random walks, with the coefficient vectors that define their output's law.
 
 Contract: NumPy arrays or torch tensors in, the same type, dtype and device out;
 batched over leading dimensions, the latent dimension last. Scalars (``t``,
@@ -19,7 +20,7 @@ monotone transport map
 
 which is the optimal map for any convex cost of the difference (Theorem 2;
 Theorem 1 lets it act per component), so \tilde y has exactly the prior law.
-All of them go through :func:`match`; the laws live in :mod:`otlatent.sums`.
+All of them are in :mod:`otlatent.matching` and go through :func:`otlatent.matching.match`.
 
 ========================  =======================  ==========================================
 operation                 coefficients c           matched, Gaussian prior
@@ -41,13 +42,11 @@ import numbers
 
 import numpy as np
 
-from .priors import _float_array, _is_torch, get_prior
-from .sums import check_coeffs, sum_law
+from .backend import as_float, is_torch, stack
 
 __all__ = [
-    "lerp", "slerp", "n_point", "vicinity", "analogy", "random_walk",
-    "match", "matched_lerp", "matched_n_point", "matched_vicinity", "matched_analogy",
-    "matched_random_walk", "lerp_coeffs", "analogy_coeffs", "vicinity_coeffs",
+    "lerp", "slerp", "n_point", "vicinity", "analogy", "random_walk", "lerp_coeffs", "analogy_coeffs",
+    "vicinity_coeffs", "check_t", "check_eps", "check_weights", "stack_latents", "combine", "walk_steps", "walk",
 ]
 
 #: Tolerance on sum(weights) == 1.
@@ -59,8 +58,8 @@ WEIGHT_TOL = 1e-6
 # ----------------------------------------------------------------------------------------------
 def _latents(*named):
     """Check that the arguments are all NumPy or all torch, floating, with the same shape."""
-    arrays = [_float_array(a) for _, a in named]
-    kinds = {_is_torch(a) for a in arrays}
+    arrays = [as_float(a) for _, a in named]
+    kinds = {is_torch(a) for a in arrays}
     if len(kinds) > 1:
         raise ValueError("mix of NumPy arrays and torch tensors: pass " + ", ".join(n for n, _ in named)
                          + " as the same type")
@@ -69,7 +68,7 @@ def _latents(*named):
         raise ValueError("shape mismatch: " + ", ".join(f"{n}{tuple(s)}" for (n, _), s in zip(named, shapes)))
     if not shapes[0]:
         raise ValueError(f"{named[0][0]} must have at least one dimension (the latent dimension, last)")
-    if _is_torch(arrays[0]):
+    if is_torch(arrays[0]):
         dev = {a.device for a in arrays}
         if len(dev) > 1:
             raise ValueError(f"tensors on different devices: {sorted(map(str, dev))}")
@@ -85,7 +84,7 @@ def _latents(*named):
 
 def _scalar(x, name: str) -> float:
     if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
-        if _is_torch(x) and x.numel() == 1:
+        if is_torch(x) and x.numel() == 1:
             x = x.item()
         elif isinstance(x, np.ndarray) and x.size == 1 and x.ndim == 0:
             x = x.item()
@@ -97,22 +96,22 @@ def _scalar(x, name: str) -> float:
     return x
 
 
-def _check_t(t) -> float:
+def check_t(t) -> float:
     t = _scalar(t, "t")
     if not 0.0 <= t <= 1.0:
         raise ValueError(f"t must lie in [0, 1] for an interpolation, got {t}")
     return t
 
 
-def _check_eps(eps) -> float:
+def check_eps(eps) -> float:
     eps = _scalar(eps, "eps")
     if eps < 0:
         raise ValueError(f"eps must be >= 0, got {eps}")
     return eps
 
 
-def _check_weights(weights, k: int) -> tuple[float, ...]:
-    w = np.asarray(weights.detach().cpu() if _is_torch(weights) else weights, dtype=np.float64)
+def check_weights(weights, k: int) -> tuple[float, ...]:
+    w = np.asarray(weights.detach().cpu() if is_torch(weights) else weights, dtype=np.float64)
     if w.ndim != 1:
         raise ValueError(f"weights must be a 1-D sequence, got shape {w.shape}")
     if w.size != k:
@@ -121,31 +120,26 @@ def _check_weights(weights, k: int) -> tuple[float, ...]:
         raise ValueError(f"weights must be finite, got {w}")
     if np.any(w < 0):
         raise ValueError(f"weights must be non-negative for an interpolation, got {w} "
-                         "(use match() for general linear combinations)")
+                         "(use otlatent.matching.match() for general linear combinations)")
     if abs(w.sum() - 1.0) > WEIGHT_TOL:
         raise ValueError(f"weights must sum to 1, got sum {w.sum():.8g}")
     return tuple(float(x) for x in w)
 
 
-def _stack(zs):
+def stack_latents(zs):
     if isinstance(zs, (list, tuple)):
         if not zs:
             raise ValueError("zs is empty")
-        arrays = _latents(*[(f"zs[{i}]", z) for i, z in enumerate(zs)])
-        if _is_torch(arrays[0]):
-            import torch
-
-            return torch.stack(arrays)
-        return np.stack(arrays)
-    zs = _float_array(zs)
+        return stack(_latents(*[(f"zs[{i}]", z) for i, z in enumerate(zs)]))
+    zs = as_float(zs)
     if zs.ndim < 2:
         raise ValueError(f"zs must be stacked on its first axis: shape (k, ..., d), got {tuple(zs.shape)}")
     return zs
 
 
-def _combine(coeffs, arrays):
+def combine(coeffs, arrays):
     """sum_i coeffs[i] * arrays[i] in the arrays' dtype."""
-    if _is_torch(arrays[0]):
+    if is_torch(arrays[0]):
         out = arrays[0] * coeffs[0]
         for c, a in zip(coeffs[1:], arrays[1:]):
             out.add_(a, alpha=c)
@@ -162,7 +156,7 @@ def _combine(coeffs, arrays):
 # ----------------------------------------------------------------------------------------------
 def lerp_coeffs(t: float) -> tuple[float, float]:
     """Coefficients (of z1, z2) of ``lerp(z1, z2, t)``: (1 - t, t)."""
-    t = _check_t(t)
+    t = check_t(t)
     return (1.0 - t, t)
 
 
@@ -177,8 +171,8 @@ def lerp(z1, z2, t):
         If t is outside [0, 1] or the shapes differ.
     """
     z1, z2 = _latents(("z1", z1), ("z2", z2))
-    t = _check_t(t)
-    if _is_torch(z1):
+    t = check_t(t)
+    if is_torch(z1):
         import torch
 
         return torch.lerp(z1, z2, t)
@@ -197,8 +191,8 @@ def slerp(z1, z2, t):
     result is the linear interpolation. SLERP is a baseline, not a matched operation.
     """
     z1, z2 = _latents(("z1", z1), ("z2", z2))
-    t = _check_t(t)
-    if _is_torch(z1):
+    t = check_t(t)
+    if is_torch(z1):
         import torch as xp
 
         eps = xp.finfo(z1.dtype).eps
@@ -227,15 +221,15 @@ def n_point(zs, weights):
     """n-point interpolation y = sum_i w_i z_i, with ``zs`` stacked on the first axis (shape (k, ..., d)).
 
     ``weights`` are k non-negative numbers summing to 1 (a 2 x 2 bilinear grid's centre
-    is ``[0.25] * 4``). For general linear combinations use :func:`match` directly.
+    is ``[0.25] * 4``). For general linear combinations use :func:`otlatent.matching.match` directly.
     """
-    zs = _stack(zs)
-    w = _check_weights(weights, zs.shape[0])
-    return _combine(w, list(zs))
+    zs = stack_latents(zs)
+    w = check_weights(weights, zs.shape[0])
+    return combine(w, list(zs))
 
 
 def vicinity_coeffs(eps: float) -> tuple[float, float]:
-    return (1.0, _check_eps(eps))
+    return (1.0, check_eps(eps))
 
 
 def vicinity(z, u, eps):
@@ -245,16 +239,16 @@ def vicinity(z, u, eps):
     assumes the prior), with the shape of ``z`` or with extra leading axes
     (k samples around each z). ``eps >= 0``.
     """
-    z, u = _float_array(z), _float_array(u)
-    eps = _check_eps(eps)
-    if _is_torch(z) != _is_torch(u):
+    z, u = as_float(z), as_float(u)
+    eps = check_eps(eps)
+    if is_torch(z) != is_torch(u):
         raise ValueError("mix of NumPy arrays and torch tensors: pass z and u as the same type")
     zs, us = tuple(z.shape), tuple(u.shape)
     if not zs or len(us) < len(zs) or us[len(us) - len(zs):] != zs:
         raise ValueError(f"shape mismatch: u{us} must have z's shape {zs}, optionally with extra leading axes")
     if z.dtype != u.dtype:
         raise ValueError(f"z and u have different dtypes: {z.dtype}, {u.dtype}")
-    if _is_torch(z):
+    if is_torch(z):
         return z + eps * u
     return z + z.dtype.type(eps) * u
 
@@ -268,9 +262,9 @@ def analogy(z1, z2, z3):
     return z3 + (z2 - z1)
 
 
-def _steps(z0, steps):
-    z0, st = _float_array(z0), _float_array(steps)
-    if _is_torch(z0) != _is_torch(st):
+def walk_steps(z0, steps):
+    z0, st = as_float(z0), as_float(steps)
+    if is_torch(z0) != is_torch(st):
         raise ValueError("mix of NumPy arrays and torch tensors: pass z0 and steps as the same type")
     if tuple(st.shape[1:]) != tuple(z0.shape) or st.ndim < 2:
         raise ValueError(f"shape mismatch: steps must have shape (n_steps, *z0.shape) = (n, {tuple(z0.shape)}), "
@@ -286,93 +280,14 @@ def random_walk(z0, steps, eps):
     ``steps`` holds the u_i (draws from the prior) stacked on the first axis:
     shape (n_steps, *z0.shape). Returns the path, shape (n_steps + 1, *z0.shape).
     """
-    z0, st = _steps(z0, steps)
-    eps = _check_eps(eps)
+    return walk(z0, steps, eps, lambda y: y)
+
+
+def walk(z0, steps, eps, step_map):
+    """The path y_0 = z0, y_i = step_map(y_{i-1} + eps u_i) over the steps u_i (``steps``' first axis)."""
+    z0, st = walk_steps(z0, steps)
+    eps = check_eps(eps)
     path = [z0]
     for u in st:
-        path.append(vicinity(path[-1], u, eps))
-    if _is_torch(z0):
-        import torch
-
-        return torch.stack(path)
-    return np.stack(path)
-
-
-# ----------------------------------------------------------------------------------------------
-# matched operations
-# ----------------------------------------------------------------------------------------------
-def match(y, coeffs, prior):
-    """Map y = sum_i coeffs[i] z_i (z_i i.i.d. from ``prior``) component-wise onto the prior.
-
-    Applies T(y) = F_Z^-1(F_Y(y)), the monotone (optimal) transport map from the
-    law of the weighted sum to the prior, so the result has exactly the prior's
-    law. Zero coefficients are dropped; negative ones are allowed.
-
-    Parameters
-    ----------
-    y : ndarray or Tensor
-        The result of the linear operation (any shape: the map acts element-wise).
-    coeffs : sequence of float
-        The coefficients c_i of the operation (see :func:`otlatent.sums.sum_law`).
-    prior : Prior or str
-        ``"gaussian"``, ``"uniform"``, or a :mod:`otlatent.priors` object.
-    """
-    prior = get_prior(prior)
-    check_coeffs(coeffs)
-    return sum_law(prior, coeffs).transport(y)
-
-
-def matched_lerp(z1, z2, t, prior):
-    """Matched linear interpolation: ``match(lerp(z1, z2, t), (1 - t, t), prior)``.
-
-    Same convention as :func:`lerp` (t = 0 gives z1; the paper's t is our 1 - t).
-    Gaussian: y / sqrt(t^2 + (1 - t)^2); uniform midpoint: y (2 - |y|).
-    """
-    prior = get_prior(prior)
-    return match(lerp(z1, z2, t), lerp_coeffs(t), prior)
-
-
-def matched_n_point(zs, weights, prior):
-    """Matched n-point interpolation: ``match(n_point(zs, weights), weights, prior)``."""
-    prior = get_prior(prior)
-    zs = _stack(zs)
-    w = _check_weights(weights, zs.shape[0])
-    return match(_combine(w, list(zs)), w, prior)
-
-
-def matched_vicinity(z, u, eps, prior):
-    """Matched vicinity sampling: ``match(z + eps u, (1, eps), prior)``.
-
-    ``u`` must be a draw from the prior (independent of z): the map assumes it.
-    Gaussian: (z + eps u) / sqrt(1 + eps^2).
-    """
-    prior = get_prior(prior)
-    return match(vicinity(z, u, eps), vicinity_coeffs(eps), prior)
-
-
-def matched_analogy(z1, z2, z3, prior):
-    """Matched analogy: ``match(z3 + z2 - z1, (-1, 1, 1), prior)``; Gaussian: y / sqrt(3)."""
-    prior = get_prior(prior)
-    return match(analogy(z1, z2, z3), analogy_coeffs, prior)
-
-
-def matched_random_walk(z0, steps, eps, prior):
-    """Matched random walk: y_0 = z0, y_i = T(y_{i-1} + eps u_i) with T the map of coefficients (1, eps).
-
-    z0 and the steps u_i are draws from the prior. Since y_{i-1} has the prior's law
-    and is independent of u_i, every step sees exactly the law of z + eps u, so every
-    y_i has the prior's law. Gaussian: y_i = (y_{i-1} + eps u_i) / sqrt(1 + eps^2).
-    Returns the path, shape (n_steps + 1, *z0.shape).
-    """
-    prior = get_prior(prior)
-    z0, st = _steps(z0, steps)
-    eps = _check_eps(eps)
-    law = sum_law(prior, vicinity_coeffs(eps))
-    path = [z0]
-    for u in st:
-        path.append(law.transport(vicinity(path[-1], u, eps)))
-    if _is_torch(z0):
-        import torch
-
-        return torch.stack(path)
-    return np.stack(path)
+        path.append(step_map(vicinity(path[-1], u, eps)))
+    return stack(path)

@@ -7,7 +7,8 @@ import scipy.stats as st
 import torch
 from hypothesis import given, settings, strategies as hs
 
-from otlatent import ops
+from otlatent import matching
+from otlatent import operations as ops
 from otlatent.priors import Gaussian, Iid, Uniform
 
 PRIORS = {"gaussian": Gaussian(), "uniform": Uniform(), "laplace": Iid(st.laplace())}
@@ -24,13 +25,13 @@ def _cases(prior, seed=0):
     z1, z2, z3, z4 = _draw(prior, 4, seed)
     steps = np.stack(_draw(prior, 20, seed + 10))
     walk = ops.random_walk(z1, steps, EPS)
-    mwalk = ops.matched_random_walk(z1, steps, EPS, prior)
+    mwalk = matching.matched_random_walk(z1, steps, EPS, prior)
     return [
-        ("lerp t=0.5", ops.lerp(z1, z2, 0.5), ops.matched_lerp(z1, z2, 0.5, prior)),
-        ("lerp t=0.25", ops.lerp(z1, z2, 0.25), ops.matched_lerp(z1, z2, 0.25, prior)),
-        ("4-point", ops.n_point([z1, z2, z3, z4], [0.25] * 4), ops.matched_n_point([z1, z2, z3, z4], [0.25] * 4, prior)),
-        ("vicinity", ops.vicinity(z1, z2, EPS), ops.matched_vicinity(z1, z2, EPS, prior)),
-        ("analogy", ops.analogy(z1, z2, z3), ops.matched_analogy(z1, z2, z3, prior)),
+        ("lerp t=0.5", ops.lerp(z1, z2, 0.5), matching.matched_lerp(z1, z2, 0.5, prior)),
+        ("lerp t=0.25", ops.lerp(z1, z2, 0.25), matching.matched_lerp(z1, z2, 0.25, prior)),
+        ("4-point", ops.n_point([z1, z2, z3, z4], [0.25] * 4), matching.matched_n_point([z1, z2, z3, z4], [0.25] * 4, prior)),
+        ("vicinity", ops.vicinity(z1, z2, EPS), matching.matched_vicinity(z1, z2, EPS, prior)),
+        ("analogy", ops.analogy(z1, z2, z3), matching.matched_analogy(z1, z2, z3, prior)),
         ("random walk step 20", walk[-1], mwalk[-1]),
         ("matched walk step 20 pre-image", mwalk[-2] + EPS * steps[-1], mwalk[-1]),
     ]
@@ -62,13 +63,13 @@ def test_gaussian_matched_formulas_of_the_paper():
     g = Gaussian()
     z1, z2, z3 = (g.sample(7, 5, seed=i) for i in range(3))
     t = 0.3
-    np.testing.assert_allclose(ops.matched_lerp(z1, z2, t, g), ((1 - t) * z1 + t * z2) / math.sqrt(t * t + (1 - t) ** 2))
-    np.testing.assert_allclose(ops.matched_n_point([z1, z2, z3], [0.2, 0.3, 0.5], g),
+    np.testing.assert_allclose(matching.matched_lerp(z1, z2, t, g), ((1 - t) * z1 + t * z2) / math.sqrt(t * t + (1 - t) ** 2))
+    np.testing.assert_allclose(matching.matched_n_point([z1, z2, z3], [0.2, 0.3, 0.5], g),
                                (0.2 * z1 + 0.3 * z2 + 0.5 * z3) / math.sqrt(0.04 + 0.09 + 0.25))
-    np.testing.assert_allclose(ops.matched_vicinity(z1, z2, 0.5, g), (z1 + 0.5 * z2) / math.sqrt(1.25))
-    np.testing.assert_allclose(ops.matched_analogy(z1, z2, z3, g), (z3 + z2 - z1) / math.sqrt(3))
+    np.testing.assert_allclose(matching.matched_vicinity(z1, z2, 0.5, g), (z1 + 0.5 * z2) / math.sqrt(1.25))
+    np.testing.assert_allclose(matching.matched_analogy(z1, z2, z3, g), (z3 + z2 - z1) / math.sqrt(3))
     steps = np.stack([z2, z3])
-    walk = ops.matched_random_walk(z1, steps, 0.5, g)
+    walk = matching.matched_random_walk(z1, steps, 0.5, g)
     np.testing.assert_allclose(walk[2], ((z1 + 0.5 * z2) / math.sqrt(1.25) + 0.5 * z3) / math.sqrt(1.25))
 
 
@@ -76,17 +77,17 @@ def test_uniform_midpoint_is_y_times_2_minus_abs_y():
     u = Uniform()
     z1, z2 = u.sample(50, 4, seed=1), u.sample(50, 4, seed=2)
     y = (z1 + z2) / 2
-    np.testing.assert_allclose(ops.matched_lerp(z1, z2, 0.5, u), y * (2 - np.abs(y)), atol=1e-15)
-    np.testing.assert_allclose(ops.matched_lerp(z1, z2, 0.5, "uniform"), y * (2 - np.abs(y)), atol=1e-15)
+    np.testing.assert_allclose(matching.matched_lerp(z1, z2, 0.5, u), y * (2 - np.abs(y)), atol=1e-15)
+    np.testing.assert_allclose(matching.matched_lerp(z1, z2, 0.5, "uniform"), y * (2 - np.abs(y)), atol=1e-15)
 
 
 @pytest.mark.parametrize("name", list(PRIORS))
 def test_endpoints_are_kept(name):
     prior = PRIORS[name]
     z1, z2 = prior.sample(20, 3, seed=1), prior.sample(20, 3, seed=2)
-    np.testing.assert_allclose(ops.matched_lerp(z1, z2, 0.0, prior), z1, atol=1e-12)
-    np.testing.assert_allclose(ops.matched_lerp(z1, z2, 1.0, prior), z2, atol=1e-12)
-    np.testing.assert_allclose(ops.matched_vicinity(z1, z2, 0.0, prior), z1, atol=1e-12)
+    np.testing.assert_allclose(matching.matched_lerp(z1, z2, 0.0, prior), z1, atol=1e-12)
+    np.testing.assert_allclose(matching.matched_lerp(z1, z2, 1.0, prior), z2, atol=1e-12)
+    np.testing.assert_allclose(matching.matched_vicinity(z1, z2, 0.0, prior), z1, atol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------- lerp / slerp
@@ -154,25 +155,25 @@ def test_type_dtype_device_and_batch_shape_are_kept(prior, kind):
     steps = np.stack(z[:3]) if kind.startswith("np") else torch.stack(z[:3])
     outs = [ops.lerp(z[0], z[1], 0.3), ops.slerp(z[0], z[1], 0.3), ops.n_point(z, [0.25] * 4),
             ops.vicinity(z[0], z[1], 0.5), ops.analogy(*z[:3]),
-            ops.matched_lerp(z[0], z[1], 0.3, prior), ops.matched_n_point(z, [0.25] * 4, prior),
-            ops.matched_vicinity(z[0], z[1], 0.5, prior), ops.matched_analogy(*z[:3], prior)]
+            matching.matched_lerp(z[0], z[1], 0.3, prior), matching.matched_n_point(z, [0.25] * 4, prior),
+            matching.matched_vicinity(z[0], z[1], 0.5, prior), matching.matched_analogy(*z[:3], prior)]
     for out in outs:
         assert type(out) is type(z[0]) and out.dtype == z[0].dtype and tuple(out.shape) == shape
         if not kind.startswith("np"):
             assert out.device == z[0].device
-    for walk in (ops.random_walk(z[0], steps, 0.5), ops.matched_random_walk(z[0], steps, 0.5, prior)):
+    for walk in (ops.random_walk(z[0], steps, 0.5), matching.matched_random_walk(z[0], steps, 0.5, prior)):
         assert type(walk) is type(z[0]) and walk.dtype == z[0].dtype and tuple(walk.shape) == (4, *shape)
     # numpy and torch give the same numbers
     if kind == "torch64":
-        ref = ops.matched_n_point([x.numpy() for x in z], [0.25] * 4, prior)
-        np.testing.assert_allclose(ops.matched_n_point(z, [0.25] * 4, prior).numpy(), ref, rtol=1e-12)
+        ref = matching.matched_n_point([x.numpy() for x in z], [0.25] * 4, prior)
+        np.testing.assert_allclose(matching.matched_n_point(z, [0.25] * 4, prior).numpy(), ref, rtol=1e-12)
 
 
 def test_float32_map_agrees_with_float64():
     u = Uniform()
     zs = np.stack([u.sample(1000, 100, seed=i) for i in range(4)])
-    ref = ops.matched_n_point(zs, [0.25] * 4, u)
-    out = ops.matched_n_point(torch.tensor(zs, dtype=torch.float32), [0.25] * 4, u)
+    ref = matching.matched_n_point(zs, [0.25] * 4, u)
+    out = matching.matched_n_point(torch.tensor(zs, dtype=torch.float32), [0.25] * 4, u)
     assert np.max(np.abs(out.numpy() - ref)) < 1e-6
 
 
@@ -180,27 +181,27 @@ def test_vicinity_broadcasts_k_samples_around_z():
     z = np.zeros((3, 4))
     u = np.ones((5, 3, 4))
     assert ops.vicinity(z, u, 0.1).shape == (5, 3, 4)
-    assert ops.matched_vicinity(z, u, 0.1, "gaussian").shape == (5, 3, 4)
+    assert matching.matched_vicinity(z, u, 0.1, "gaussian").shape == (5, 3, 4)
 
 
 # ---------------------------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("call, match", [
     (lambda z: ops.n_point([z, z], [0.5, 0.6]), "sum to 1"),
-    (lambda z: ops.matched_n_point([z, z], [0.3, 0.3], "gaussian"), "sum to 1"),
+    (lambda z: matching.matched_n_point([z, z], [0.3, 0.3], "gaussian"), "sum to 1"),
     (lambda z: ops.n_point([z, z], [1.5, -0.5]), "non-negative"),
     (lambda z: ops.n_point([z, z], [1.0]), "shape mismatch"),
     (lambda z: ops.lerp(z, z, 1.5), r"t must lie in \[0, 1\]"),
     (lambda z: ops.slerp(z, z, -0.1), r"t must lie in \[0, 1\]"),
-    (lambda z: ops.matched_lerp(z, z, float("nan"), "uniform"), "finite"),
+    (lambda z: matching.matched_lerp(z, z, float("nan"), "uniform"), "finite"),
     (lambda z: ops.vicinity(z, z, -0.1), "eps must be >= 0"),
-    (lambda z: ops.matched_random_walk(z, np.stack([z]), -1, "uniform"), "eps must be >= 0"),
+    (lambda z: matching.matched_random_walk(z, np.stack([z]), -1, "uniform"), "eps must be >= 0"),
     (lambda z: ops.lerp(z, z[:, :3], 0.5), "shape mismatch"),
     (lambda z: ops.analogy(z, z, z[:1]), "shape mismatch"),
     (lambda z: ops.vicinity(z, z[:, :2], 0.5), "shape mismatch"),
     (lambda z: ops.random_walk(z, z, 0.5), "shape mismatch"),
-    (lambda z: ops.matched_lerp(z, z, 0.5, "cauchy"), "unknown prior 'cauchy'"),
+    (lambda z: matching.matched_lerp(z, z, 0.5, "cauchy"), "unknown prior 'cauchy'"),
     (lambda z: ops.lerp(z, torch.tensor(z), 0.5), "mix of NumPy arrays and torch tensors"),
-    (lambda z: ops.match(z, [0.0, 0.0], "gaussian"), "non-zero"),
+    (lambda z: matching.match(z, [0.0, 0.0], "gaussian"), "non-zero"),
     (lambda z: ops.lerp(z, z, "half"), "real scalar"),
 ])
 def test_bad_input_raises_value_error(call, match):
@@ -216,7 +217,7 @@ def test_norms_and_variances_of_the_reference_notes():
     for prior, var, slerp_sd in ((Gaussian(), 1.0, 9.99), (Uniform(), 1 / 3, 2.11)):
         z1, z2 = prior.sample(n, d, seed=1), prior.sample(n, d, seed=2)
         sq = {"prior": (z1 ** 2).sum(1), "linear": (ops.lerp(z1, z2, 0.5) ** 2).sum(1),
-              "slerp": (ops.slerp(z1, z2, 0.5) ** 2).sum(1), "matched": (ops.matched_lerp(z1, z2, 0.5, prior) ** 2).sum(1)}
+              "slerp": (ops.slerp(z1, z2, 0.5) ** 2).sum(1), "matched": (matching.matched_lerp(z1, z2, 0.5, prior) ** 2).sum(1)}
         expected = {"prior": d * var, "linear": d * var / 2, "slerp": d * var, "matched": d * var}
         for key, v in sq.items():
             assert abs(v.mean() - expected[key]) < 5 * v.std() / math.sqrt(n), (prior, key, v.mean())

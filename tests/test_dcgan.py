@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from otlatent import data
-from otlatent.models import Discriminator, Generator
-from otlatent.train import GANConfig, TrainingDiverged, load_generator, train_dcgan
+from otlatent.dcgan import Discriminator, GANConfig, Generator, load_generator, train_dcgan
+from otlatent.runs import TrainingDiverged
 
 
 @pytest.mark.parametrize("resolution", [32, 64])
@@ -71,7 +71,7 @@ def test_training_changes_the_generator_and_logs(images, tmp_path):
 
 
 def test_divergence_stops_with_a_message(images, tmp_path, monkeypatch):
-    import otlatent.train as train_mod
+    import otlatent.dcgan as train_mod
 
     class NanLoss(torch.nn.BCEWithLogitsLoss):
         def forward(self, input, target):
@@ -93,7 +93,7 @@ def test_bad_config_and_shapes(images, tmp_path):
 
 def test_calibrated_batchnorm_matches_batch_statistics():
     from otlatent.priors import get_prior
-    from otlatent.train import calibrate_batchnorm
+    from otlatent.dcgan import calibrate_batchnorm
 
     torch.manual_seed(0)
     G = Generator(nz=100, nc=3, width=8, resolution=32)

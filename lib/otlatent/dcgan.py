@@ -1,0 +1,277 @@
+r"""DCGAN (Radford et al., 2016): generator, discriminator and their resumable, seeded adversarial training.
+
+The generator maps a latent ``z`` of size ``nz`` (reshaped to ``nz x 1 x 1``)
+through transposed 4x4 convolutions that double the resolution, each followed
+by batch norm and ReLU, to a ``tanh`` image in [-1, 1].  The discriminator
+mirrors it with strided 4x4 convolutions and LeakyReLU(0.2), batch norm on every
+layer but the first, and returns one logit per image (the sigmoid lives in the
+loss, ``BCEWithLogitsLoss``, for numerical stability).  All convolutions are
+bias-free; weights are drawn from N(0, 0.02), batch-norm scales from N(1, 0.02).
+
+Losses (Goodfellow et al.'s non-saturating form, as in DCGAN):
+
+.. math::
+
+    L_D = -\mathbb{E}_x[\log D(x)] - \mathbb{E}_z[\log(1 - D(G(z)))], \qquad
+    L_G = -\mathbb{E}_z[\log D(G(z))]
+
+with :math:`z` drawn from the prior (:mod:`otlatent.priors`). The run bookkeeping (resume, checkpoints,
+reload of a finished model) is :mod:`otlatent.runs`'.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import to_float, to_uint8
+from .priors import get_prior
+from .runs import RunConfig, Training, batch_indices, finished_run, iteration_seed
+from .runtime import load_checkpoint
+
+__all__ = ["Generator", "Discriminator", "dcgan_init", "GANConfig", "GANRun", "train_dcgan", "load_generator",
+           "generate", "calibrate_batchnorm"]
+
+
+def _levels(resolution: int) -> int:
+    if resolution not in (32, 64):
+        raise ValueError(f"DCGAN resolution must be 32 or 64, got {resolution}")
+    return {32: 3, 64: 4}[resolution]
+
+
+class Generator(nn.Module):
+    """DCGAN generator: ``(N, nz)`` latents -> ``(N, nc, resolution, resolution)`` images in [-1, 1].
+
+    Widths: ``width * 2**(levels-1)`` channels at 4x4, halving at each doubling
+    of the resolution (``width`` = 64 is the paper's ``ngf``).
+    """
+
+    def __init__(self, nz: int = 100, nc: int = 3, width: int = 64, resolution: int = 64):
+        super().__init__()
+        levels = _levels(resolution)
+        self.nz, self.nc, self.width, self.resolution = nz, nc, width, resolution
+        ch = width * 2 ** (levels - 1)
+        layers: list[nn.Module] = [  # nz x 1 x 1 -> ch x 4 x 4
+            nn.ConvTranspose2d(nz, ch, 4, 1, 0, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)]
+        for _ in range(levels - 1):  # doubles the side, halves the channels
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
+            ch //= 2
+        layers += [nn.ConvTranspose2d(ch, nc, 4, 2, 1, bias=False), nn.Tanh()]  # -> nc x res x res
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.ndim != 2 or z.shape[1] != self.nz:
+            raise ValueError(f"expected latents of shape (N, {self.nz}), got {tuple(z.shape)}")
+        return self.net(z[:, :, None, None])
+
+
+class Discriminator(nn.Module):
+    """DCGAN discriminator: ``(N, nc, resolution, resolution)`` images -> ``(N,)`` logits."""
+
+    def __init__(self, nc: int = 3, width: int = 64, resolution: int = 64):
+        super().__init__()
+        levels = _levels(resolution)
+        self.nc, self.width, self.resolution = nc, width, resolution
+        ch = width
+        layers: list[nn.Module] = [nn.Conv2d(nc, ch, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        for _ in range(levels - 1):
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2), nn.LeakyReLU(0.2, True)]
+            ch *= 2
+        layers += [nn.Conv2d(ch, 1, 4, 1, 0, bias=False)]  # 4x4 -> 1x1
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al.'s initialisation: conv weights ~ N(0, 0.02); batch-norm scale ~ N(1, 0.02), shift 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+@dataclasses.dataclass(frozen=True)
+class GANConfig(RunConfig):
+    """Everything that determines a DCGAN run (two runs with equal configs give equal weights)."""
+
+    dataset: str
+    prior: str  # "gaussian" or "uniform" (see otlatent.priors.get_prior)
+    resolution: int = 32
+    nc: int = 3
+    nz: int = 100
+    width: int = 64
+    batch_size: int = 64
+    iterations: int = 1000
+    lr: float = 2e-4
+    beta1: float = 0.5
+
+    positive = ("nz", "width", "batch_size", "iterations")
+
+    def __post_init__(self):
+        get_prior(self.prior)
+        super().__post_init__()
+
+    @property
+    def name(self) -> str:
+        return f"dcgan_{self.dataset}_{self.prior}_{self.resolution}px_{self.preset}_seed{self.seed}"
+
+
+@dataclasses.dataclass
+class GANRun:
+    """A trained (or partly trained) DCGAN and its record."""
+
+    config: GANConfig
+    generator: Generator
+    discriminator: Discriminator | None
+    history: dict[str, np.ndarray]
+    snapshots: list[tuple[int, np.ndarray]]
+    iteration: int
+    seconds: float
+    path: Path | None = None
+
+    @property
+    def prior(self):
+        return get_prior(self.config.prior)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Images (float, [-1, 1], on the CPU) for latents ``z`` of shape (N, nz), in eval mode."""
+        return generate(self.generator, z, batch_size)
+
+
+@torch.no_grad()
+def generate(generator: Generator, z, batch_size: int = 256) -> torch.Tensor:
+    """Run ``generator`` in eval mode over ``z`` in batches; return CPU float images in [-1, 1]."""
+    device = next(generator.parameters()).device
+    was_training = generator.training
+    generator.eval()
+    z = torch.as_tensor(z, dtype=torch.float32)
+    out = torch.cat([generator(z[i:i + batch_size].to(device)).cpu() for i in range(0, len(z), batch_size)])
+    generator.train(was_training)
+    return out
+
+
+@torch.no_grad()
+def calibrate_batchnorm(generator: Generator, prior, n: int = 4096, batch_size: int = 256, seed: int = 0) -> Generator:
+    """Set the generator's batch-norm running statistics to their exact averages over ``n`` prior latents.
+
+    In eval mode a batch-norm layer normalises with its running mean and variance, exponential averages
+    collected along training that lag behind the final weights (badly so after a short run). Recomputing them
+    over prior samples makes every eval-mode image a function of its own latent alone, calibrated for the prior
+    the generator was trained on, which is what the latent operations need.
+    """
+    device = next(generator.parameters()).device
+    layers = [m for m in generator.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [m.momentum for m in layers]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    was_training = generator.training
+    generator.train()
+    for k in range(0, n, batch_size):
+        generator(prior.sample(min(batch_size, n - k), generator.nz, seed=seed + k, device=device))
+    for m, momentum in zip(layers, momenta):
+        m.momentum = momentum
+    generator.train(was_training)
+    return generator
+
+
+def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: str = "cpu",
+                checkpoint_minutes: float = 3.0, n_snapshots: int = 8, stop_after: int | None = None,
+                progress: bool = True) -> GANRun:
+    """Train (or resume, or reload) a DCGAN on ``images``.
+
+    Parameters
+    ----------
+    images : otlatent.data.ImageSet
+        The training images (uint8, N x C x H x W, at ``config.resolution``).
+    config : GANConfig
+        Architecture, prior, optimiser and schedule (Adam, ``lr``, betas ``(beta1, 0.999)``).
+    run_dir : Path, optional
+        Holds ``checkpoint.pt`` (the training state) and ``model.pt`` (the finished
+        model with its metadata); default ``config.run_dir()``.  A finished model whose
+        config matches is loaded instead of retrained; a matching checkpoint is resumed.
+    checkpoint_minutes : float
+        Wall time between atomic checkpoints.
+    n_snapshots : int
+        How many fixed-noise sample grids to keep along training (for a progress figure).
+    stop_after : int, optional
+        Stop (with a checkpoint) once this iteration is reached, as if interrupted.
+
+    Raises
+    ------
+    TrainingDiverged
+        When a loss becomes NaN or infinite (the message gives the iteration and losses).
+    """
+    model_path, ckpt_path, finished = finished_run(config, images.images_u8, run_dir, load_generator, device)
+    if finished is not None:
+        return finished
+    prior = get_prior(config.prior)
+    torch.manual_seed(config.seed)
+    G = Generator(config.nz, config.nc, config.width, config.resolution).to(device)
+    D = Discriminator(config.nc, config.width, config.resolution).to(device)
+    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+    run = Training(config, {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d},
+                   ("loss_d", "loss_g", "d_real", "d_fake"), ckpt_path, device, checkpoint_minutes, stop_after,
+                   progress, finite=("loss_d", "loss_g"), extra=("snapshots",))
+    snapshots = run.extra["snapshots"]
+    fixed_z = prior.sample(64, config.nz, seed=config.seed + 10_007, device=device)
+    snap_at = set(np.unique(np.linspace(0, config.iterations, n_snapshots).round().astype(int)).tolist())
+    data_u8 = torch.from_numpy(images.images_u8)
+    loss_fn = nn.BCEWithLogitsLoss()
+    bs = config.batch_size
+    ones, zeros = torch.ones(bs, device=device), torch.zeros(bs, device=device)
+
+    def snapshot(i):
+        if i in snap_at and not any(s[0] == i for s in snapshots):
+            calibrated = calibrate_batchnorm(copy.deepcopy(G), prior, n=1024, seed=config.seed)
+            snapshots.append((i, to_uint8(generate(calibrated, fixed_z)).numpy()))
+
+    for i in run.iterations():
+        snapshot(i)
+        idx = torch.from_numpy(batch_indices(len(data_u8), bs, config.seed, i))
+        real = to_float(data_u8[idx].to(device))
+        z = prior.sample(bs, config.nz, seed=iteration_seed(config.seed, i), device=device)
+        fake = G(z)
+        # discriminator step: real -> 1, fake -> 0 (separate batches, as in DCGAN)
+        opt_d.zero_grad(set_to_none=True)
+        out_real = D(real)
+        out_fake = D(fake.detach())
+        loss_d = loss_fn(out_real, ones) + loss_fn(out_fake, zeros)
+        loss_d.backward()
+        opt_d.step()
+        # generator step, non-saturating: fake -> 1
+        opt_g.zero_grad(set_to_none=True)
+        loss_g = loss_fn(D(fake), ones)
+        loss_g.backward()
+        opt_g.step()
+        run.record(i, show=("loss_d", "loss_g"), loss_d=loss_d.item(), loss_g=loss_g.item(),
+                   d_real=torch.sigmoid(out_real).mean().item(), d_fake=torch.sigmoid(out_fake).mean().item())
+    snapshot(max(run.end, run.start))
+    done, hist = run.finish()
+    if run.complete:
+        calibrate_batchnorm(G, prior, seed=config.seed)
+        run.save_model(model_path, {"G": G}, hist, images, device, snapshots=snapshots)
+    return GANRun(config, G, D, hist, snapshots, done, run.seconds, model_path)
+
+
+def load_generator(path: str | Path, device: str = "cpu") -> GANRun:
+    """Reload a model saved by :func:`train_dcgan` (generator in eval mode, discriminator not kept)."""
+    state = load_checkpoint(path, device)
+    config = GANConfig(**state["config"])
+    G = Generator(config.nz, config.nc, config.width, config.resolution).to(device)
+    G.load_state_dict(state["G"])
+    G.eval()
+    return GANRun(config, G, None, state["history"], state["snapshots"], state["iteration"], state["seconds"],
+                  Path(path))

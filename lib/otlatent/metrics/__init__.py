@@ -1,0 +1,30 @@
+"""Sample-quality and reconstruction measures, one concern per module.
+
+- :mod:`~otlatent.metrics.image_statistics` -- per-image saturation, contrast and sharpness, and their
+  comparison between image sets (:func:`image_statistics`, :func:`compare_statistics`);
+- :mod:`~otlatent.metrics.inception` -- the inception score (:func:`inception_score`), where the Inception-v3
+  weights are looked for (:func:`inception_status`) and torch-fidelity's metrics on uint8 images
+  (:func:`fidelity_metrics`);
+- :mod:`~otlatent.metrics.distances` -- FID and KID on any features (:func:`frechet_distance`,
+  :func:`kernel_distance`, :func:`mmd2_unbiased`);
+- :mod:`~otlatent.metrics.resampling` -- permutation tests, bootstrap intervals, Holm's correction;
+- :mod:`~otlatent.metrics.tables` -- one table of scores against the random samples (:func:`score_sets`), the
+  paper's Table 2 layout (:func:`paper_style_table`), its claims (:func:`verdicts`), means with intervals;
+- :mod:`~otlatent.metrics.reconstruction` -- MSE, PSNR and SSIM against clean images.
+
+The names below are re-exported so that ``from otlatent import metrics; metrics.score_sets(...)`` works.
+"""
+
+from .distances import frechet_distance, kernel_distance, mmd2_unbiased
+from .image_statistics import LAPLACIAN, compare_statistics, image_statistics
+from .inception import (INCEPTION_WEIGHTS_FILE, U8Images, fidelity_metrics, inception_score, inception_status,
+                        inception_weights_candidates)
+from .reconstruction import PSNR_CAP, reconstruction_quality
+from .resampling import bootstrap_ci, holm, kid_permutation_test, permutation_test
+from .tables import WORSE, mean_ci_table, paper_style_table, score_sets, verdicts
+
+__all__ = ["image_statistics", "compare_statistics", "LAPLACIAN", "inception_score", "inception_status",
+           "inception_weights_candidates", "INCEPTION_WEIGHTS_FILE", "U8Images", "fidelity_metrics",
+           "frechet_distance", "kernel_distance", "mmd2_unbiased", "holm", "permutation_test", "bootstrap_ci",
+           "kid_permutation_test", "score_sets", "WORSE", "paper_style_table", "verdicts", "reconstruction_quality",
+           "mean_ci_table", "PSNR_CAP"]

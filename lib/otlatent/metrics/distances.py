@@ -1,0 +1,73 @@
+"""Distances between feature sets: FID (Heusel et al., 2017), KID (Binkowski et al., 2018) and the unbiased
+MMD^2 with KID's cubic polynomial kernel, computed as torch-fidelity computes them."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["frechet_distance", "fid_from_stats", "moments", "kernel_distance", "poly_kernel", "mmd2",
+           "mmd2_unbiased"]
+
+
+def frechet_distance(features_a, features_b) -> float:
+    """FID between two feature sets (N, D), torch-fidelity's computation (``metric_fid.py``):
+    ``|mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr((S_a S_b)^(1/2))``."""
+    from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
+
+    a = fid_features_to_statistics(torch.as_tensor(features_a).double().cpu())
+    b = fid_features_to_statistics(torch.as_tensor(features_b).double().cpu())
+    return float(fid_statistics_to_metric(a, b, verbose=False)["frechet_inception_distance"])
+
+
+def moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and unbiased covariance (ddof 1, as ``numpy.cov``) of the rows of ``x`` (float64)."""
+    mu = x.mean(0)
+    xc = x - mu
+    return mu, xc.T @ xc / (len(x) - 1)
+
+
+def fid_from_stats(mu_a, cov_a, mu_b, cov_b) -> float:
+    """torch-fidelity's FID formula (trace of the matrix square root from the eigenvalues of ``S_a S_b``)."""
+    mu_a, cov_a, mu_b, cov_b = (torch.as_tensor(v, dtype=torch.float64) for v in (mu_a, cov_a, mu_b, cov_b))
+    diff = mu_a - mu_b
+    tr_covmean = torch.linalg.eigvals(cov_a @ cov_b).sqrt().real.sum()
+    return float(diff @ diff + cov_a.trace() + cov_b.trace() - 2 * tr_covmean)
+
+
+def kernel_distance(features_a, features_b, subsets: int = 100, subset_size: int = 1000, seed: int = 2020) -> dict:
+    """KID (Binkowski et al., 2018) between two feature sets, torch-fidelity's estimator (``metric_kid.py``):
+    the unbiased MMD^2 with the cubic polynomial kernel ``(x.y / D + 1)^3`` on ``subsets`` random subsets of
+    ``subset_size`` samples of each set (drawn without replacement by ``numpy.random.RandomState(seed).choice``),
+    mean and population std over subsets.  Returns ``{"mean", "std"}``.
+
+    Computed in torch (float64) rather than by calling torch-fidelity's numpy code, which is slow on a busy
+    machine; ``tests/test_metrics.py`` checks that both give the same numbers.
+    """
+    a = torch.as_tensor(features_a).double().cpu()
+    b = torch.as_tensor(features_b).double().cpu()
+    if min(len(a), len(b)) < subset_size:
+        raise ValueError(f"subset_size {subset_size} exceeds the number of samples ({len(a)}, {len(b)})")
+    rng = np.random.RandomState(seed)
+    mmds = np.empty(subsets)
+    for i in range(subsets):
+        x = a[torch.from_numpy(rng.choice(len(a), subset_size, replace=False))]
+        y = b[torch.from_numpy(rng.choice(len(b), subset_size, replace=False))]
+        mmds[i] = mmd2(x, y)
+    return {"mean": float(mmds.mean()), "std": float(mmds.std())}
+
+
+def poly_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (x @ y.T / x.shape[1] + 1.0) ** 3
+
+
+def mmd2(a: torch.Tensor, b: torch.Tensor) -> float:
+    m, n = len(a), len(b)
+    kaa, kbb = poly_kernel(a, a), poly_kernel(b, b)
+    return float((kaa.sum() - kaa.diagonal().sum()) / (m * (m - 1)) + (kbb.sum() - kbb.diagonal().sum()) / (n * (n - 1))
+                 - 2 * poly_kernel(a, b).mean())
+
+
+def mmd2_unbiased(features_a, features_b) -> float:
+    """Unbiased MMD^2 with KID's cubic polynomial kernel on the full sets (no subsets)."""
+    return mmd2(torch.as_tensor(features_a).double(), torch.as_tensor(features_b).double())

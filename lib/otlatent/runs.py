@@ -1,0 +1,254 @@
+"""The run machinery every trainer shares: configs, run folders, reload-or-continue, resume, checkpoints.
+
+A trainer (:mod:`otlatent.dcgan`, :mod:`otlatent.vae`, :mod:`otlatent.classifier`) holds its model's step and
+little else:
+
+1. its config is a frozen dataclass deriving from :class:`RunConfig` (validated sizes, a run name, a folder);
+2. :func:`finished_run` returns the finished model when one with an equal config exists;
+3. a :class:`Training` restores a matching checkpoint, yields the iterations with a progress bar, records
+   and checks the terms of each step (:class:`TrainingDiverged` on NaN or inf), checkpoints atomically every few
+   minutes, and at the end writes the last checkpoint and, when the schedule is complete, the model with its
+   metadata (:meth:`Training.save_model`).
+
+Every random choice of iteration ``i`` (its batch, its latents) is a function of ``(seed, i)`` alone
+(:func:`batch_indices`, :func:`iteration_seed`), so a run interrupted at any point and resumed from its last
+checkpoint ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import __version__
+from .runtime import load_checkpoint, save_checkpoint
+
+__all__ = ["TrainingDiverged", "RunConfig", "run_paths", "finished_run", "check_images", "resume_state",
+           "check_finite", "Checkpointer", "progress_bar", "model_meta", "batch_indices", "iteration_seed",
+           "training_state", "Training", "iterations_for"]
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss became NaN or infinite."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Base of every run's config: two runs with equal configs give equal weights.
+
+    Subclasses are frozen dataclasses that list their own fields and set the class attributes ``positive``
+    (fields that must be > 0) and ``folder`` (the run's parent folder under the data root). ``lr``, when a
+    config has one, must lie in (0, 1).
+    """
+
+    seed: int = 0
+    preset: str = "cpu"
+
+    positive: ClassVar[tuple[str, ...]] = ()
+    folder: ClassVar[str] = "models"
+
+    def __post_init__(self):
+        for field in self.positive:
+            if getattr(self, field) <= 0:
+                raise ValueError(f"{field} must be positive, got {getattr(self, field)}")
+        lr = getattr(self, "lr", None)
+        if lr is not None and not 0 < lr < 1:
+            raise ValueError(f"learning rate must be in (0, 1), got {lr}")
+
+    @property
+    def name(self) -> str:
+        raise NotImplementedError
+
+    def run_dir(self, root: Path | None = None) -> Path:
+        """Where the run keeps its checkpoint and final model: ``<data root>/<folder>/<name>/``."""
+        from .config import data_root
+
+        return (Path(root) if root else data_root()) / self.folder / self.name
+
+
+def run_paths(config: RunConfig, run_dir: Path | None = None) -> tuple[Path, Path]:
+    """``(model.pt, checkpoint.pt)`` of a run: its finished model and its training state."""
+    run_dir = Path(run_dir) if run_dir else config.run_dir()
+    return run_dir / "model.pt", run_dir / "checkpoint.pt"
+
+
+def check_images(shape, config) -> None:
+    """Raise ``ValueError`` unless image ``shape[1:]`` is ``(config.nc, config.resolution, config.resolution)``."""
+    if tuple(shape[1:]) != (config.nc, config.resolution, config.resolution):
+        raise ValueError(f"images have shape {tuple(shape[1:])}, config expects "
+                         f"({config.nc}, {config.resolution}, {config.resolution})")
+
+
+def finished_run(config: RunConfig, images_u8, run_dir: Path | None, load, device: str):
+    """Check ``images_u8`` against ``config`` and return ``(model_path, ckpt_path, run)``: ``run`` is the finished
+    run in ``model_path`` (reloaded by ``load(path, device)``) when its config equals ``config``, else ``None``."""
+    model_path, ckpt_path = run_paths(config, run_dir)
+    check_images(images_u8.shape, config)
+    if model_path.exists():
+        run = load(model_path, device)
+        if run.config == config:
+            return model_path, ckpt_path, run
+    return model_path, ckpt_path, None
+
+
+def resume_state(ckpt_path: Path, config: RunConfig, device: str) -> dict | None:
+    """The training state saved at ``ckpt_path`` if it belongs to ``config`` (same class, equal fields), else ``None``."""
+    if not ckpt_path.exists():
+        return None
+    state = load_checkpoint(ckpt_path, device)
+    return state if type(config)(**state["config"]) == config else None
+
+
+def check_finite(config: RunConfig, iteration: int, ckpt_path: Path, **terms: float) -> None:
+    """Raise :class:`TrainingDiverged` naming the iteration, the terms and the last good checkpoint."""
+    if not all(np.isfinite(v) for v in terms.values()):
+        values = ", ".join(f"{k}={v}" for k, v in terms.items())
+        raise TrainingDiverged(f"{config.name}: training diverged at iteration {iteration}: {values}. Lower the "
+                               f"learning rate or check the data; the last good checkpoint is "
+                               f"{ckpt_path if ckpt_path.exists() else 'not written yet'}")
+
+
+class Checkpointer:
+    """Writes the training state atomically every ``minutes`` of wall time (and on demand)."""
+
+    def __init__(self, path: Path, minutes: float):
+        self.path, self.seconds, self.last = path, 60 * minutes, time.monotonic()
+
+    def save(self, state: dict) -> None:
+        save_checkpoint(state, self.path)
+        self.last = time.monotonic()
+
+    def maybe(self, make_state) -> None:
+        """Save ``make_state()`` if the interval has passed (the state is only built then)."""
+        if time.monotonic() - self.last > self.seconds:
+            self.save(make_state())
+
+
+def progress_bar(name: str, start: int, end: int, total: int, progress: bool, unit: str = "it"):
+    """A tqdm bar over iterations ``start..end`` out of ``total``, named after the run."""
+    from tqdm import tqdm
+
+    return tqdm(range(start, end), initial=start, total=total, disable=not progress, desc=name, unit=unit,
+                mininterval=2.0)
+
+
+def model_meta(config: RunConfig, images, device: str, seconds: float, **extra) -> dict:
+    """The metadata saved with a finished model."""
+    return {**dataclasses.asdict(config), "images": len(images), "source": images.source, "device": device,
+            "wall_seconds": seconds, **extra}
+
+
+def batch_indices(n: int, batch: int, seed: int, iteration: int) -> np.ndarray:
+    """The images of ``iteration``: epoch-wise permutations seeded by (seed, epoch), no image twice per epoch."""
+    per_epoch = n // batch
+    if per_epoch == 0:
+        raise ValueError(f"dataset of {n} images is smaller than one batch of {batch}")
+    epoch, k = divmod(iteration, per_epoch)
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    return perm[k * batch:(k + 1) * batch]
+
+
+def iteration_seed(seed: int, iteration: int) -> int:
+    """The seed of iteration ``iteration``'s random draws (latents, noise): a function of ``(seed, iteration)``."""
+    return int(np.random.default_rng([seed, iteration, 7]).integers(2**62))
+
+
+def iterations_for(n_images: int, preset, epochs: float | None = None, batch: int | None = None) -> int:
+    """Iterations of ``epochs`` passes over ``n_images`` at ``batch`` images each (default: the preset's GAN
+    schedule, ``preset.gan_epochs`` and ``preset.gan_batch``)."""
+    epochs = preset.gan_epochs if epochs is None else epochs
+    batch = preset.gan_batch if batch is None else batch
+    return max(1, int(np.ceil(epochs * n_images / batch)))
+
+
+def training_state(config: RunConfig, parts: dict, history: dict, iteration: int, seconds: float,
+                   **extra) -> dict[str, Any]:
+    """A checkpoint: the config, each part's ``state_dict()`` under its name (models and optimisers), the
+    history as arrays, the iteration reached, the seconds spent and the package version."""
+    return {"config": dataclasses.asdict(config), **{k: v.state_dict() for k, v in parts.items()},
+            "history": {k: np.asarray(v) for k, v in history.items()}, "iteration": iteration, "seconds": seconds,
+            "version": __version__, **extra}
+
+
+class Training:
+    """The bookkeeping of one resumable training run around a trainer's own step.
+
+    Parameters
+    ----------
+    config : RunConfig
+        Needs ``iterations`` and ``name``.
+    parts : dict
+        The models and optimisers, by the names under which the checkpoint keeps them.
+    history : sequence of str
+        The per-iteration terms recorded by :meth:`record`.
+    ckpt_path : Path
+        The checkpoint (from :func:`finished_run`); a checkpoint of an equal config is restored into ``parts``.
+    finite : sequence of str
+        The terms that must stay finite (default: all of ``history``).
+    extra : sequence of str
+        Further checkpoint entries kept across a resume (e.g. snapshots), in :attr:`extra`.
+    """
+
+    def __init__(self, config, parts: dict, history, ckpt_path: Path, device: str = "cpu",
+                 checkpoint_minutes: float = 3.0, stop_after: int | None = None, progress: bool = True,
+                 finite=None, extra=()):
+        self.config, self.parts, self.ckpt_path, self.progress = config, parts, ckpt_path, progress
+        self.history: dict[str, list] = {k: [] for k in history}
+        self.finite = tuple(history if finite is None else finite)
+        self.extra = {k: [] for k in extra}
+        self.start, self.seconds = 0, 0.0
+        state = resume_state(ckpt_path, config, device)
+        if state is not None:
+            for k, part in parts.items():
+                part.load_state_dict(state[k])
+            self.history = {k: list(state["history"][k]) for k in history}
+            self.extra = {k: state[k] for k in extra}
+            self.start, self.seconds = state["iteration"], state["seconds"]
+        self.end = config.iterations if stop_after is None else min(stop_after, config.iterations)
+        self.checkpoints = Checkpointer(ckpt_path, checkpoint_minutes)
+        self.bar = None
+        self._t0 = time.monotonic()
+
+    def iterations(self):
+        """The iterations still to run, with a progress bar."""
+        self.bar = progress_bar(self.config.name, self.start, self.end, self.config.iterations, self.progress)
+        self._t0 = time.monotonic()
+        return self.bar
+
+    def state(self, iteration: int, seconds: float) -> dict:
+        return training_state(self.config, self.parts, self.history, iteration, seconds, **self.extra)
+
+    def record(self, i: int, show=(), **terms: float) -> None:
+        """Check and append iteration ``i``'s terms, show ``show`` of them on the bar, checkpoint if it is time."""
+        check_finite(self.config, i, self.ckpt_path, **{k: terms[k] for k in self.finite})
+        for k, v in terms.items():
+            self.history[k].append(v)
+        if self.progress and i % 20 == 0 and show:
+            self.bar.set_postfix({k: f"{terms[k]:.3g}" for k in show}, refresh=False)
+        self.checkpoints.maybe(lambda: self.state(i + 1, self.seconds + time.monotonic() - self._t0))
+
+    def finish(self) -> tuple[int, dict[str, np.ndarray]]:
+        """Close the bar and write the last checkpoint; return the iteration reached and the history as arrays."""
+        if self.bar is not None:
+            self.bar.close()
+        self.done = max(self.end, self.start)
+        self.seconds += time.monotonic() - self._t0
+        self.checkpoints.save(self.state(self.done, self.seconds))
+        return self.done, {k: np.asarray(v, dtype=np.float64) for k, v in self.history.items()}
+
+    @property
+    def complete(self) -> bool:
+        """Whether the schedule is done (after :meth:`finish`)."""
+        return self.done >= self.config.iterations
+
+    def save_model(self, path: Path, models: dict, history: dict, images, device: str, meta: dict | None = None,
+                   **extra) -> None:
+        """Write the finished model: its weights, history, iteration, seconds, version and metadata."""
+        save_checkpoint({"config": dataclasses.asdict(self.config), **{k: m.state_dict() for k, m in models.items()},
+                         "history": history, "iteration": self.done, "seconds": self.seconds,
+                         "version": __version__, **extra,
+                         "meta": model_meta(self.config, images, device, self.seconds, **(meta or {}))}, path)

@@ -1,0 +1,115 @@
+"""The trained models of a notebook run: each picks its sizes from the study's preset and its folder from the
+config, and trains only when no finished model with an equal config is on disk.
+
+Notebooks call these (``trained.dcgan_for(study, "gaussian")``); later notebooks get back what an earlier one
+trained.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import data
+from .classifier import ClassifierConfig, TrainedClassifier, split_indices, train_classifier
+from .dcgan import GANConfig, GANRun, train_dcgan
+from .runs import iterations_for
+from .vae import VAEConfig, VAERun, train_vae
+
+__all__ = ["images_for", "dcgan_for", "vae_images_for", "vae_for", "classifier_for"]
+
+
+def images_for(study, resolution: int | None = None):
+    """The training images of a notebook run: ``study.dataset`` at the preset's resolution and image limit."""
+    preset = study.preset
+    return data.load(study.dataset, resolution or preset.gan_resolution, n=preset.gan_max_images, seed=study.seed)
+
+
+def dcgan_for(study, prior: str, images=None, progress: bool = True) -> GANRun:
+    """Train (or reload) the DCGAN of a notebook run: ``study``'s dataset, preset and seed, with ``prior``.
+
+    The model lives in ``config.run_dir()``; notebooks 05-06 call this
+    same function and get the trained model back without retraining.
+    """
+    preset = study.preset
+    images = images if images is not None else images_for(study)
+    config = GANConfig(dataset=study.dataset, prior=prior, resolution=preset.gan_resolution,
+                       nc=images.images_u8.shape[1], width=preset.gan_width, batch_size=preset.gan_batch,
+                       iterations=iterations_for(len(images), preset), seed=study.seed, preset=preset.name)
+    return train_dcgan(images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes,
+                       progress=progress)
+
+
+def vae_images_for(study):
+    """``(train, test)`` image sets of a notebook run: ``study.dataset`` at the preset's VAE resolution.
+
+    The first ``preset.vae_max_images`` images in file order are loaded and the **last** ``preset.vae_test`` of
+    them (at most a fifth) are held out.  LFW's files are sorted by person: held-out images of the person whose
+    images straddle the cut are dropped, so the held-out faces belong to people the VAE never saw, and the held-out
+    set's ``labels`` are person indices (0, 1, ... in file order) — faces of one person are not independent samples.
+    """
+    preset = study.preset
+    images = data.load(study.dataset, preset.vae_resolution, n=preset.vae_max_images, seed=study.seed)
+    cut = len(images) - min(preset.vae_test, len(images) // 5)
+    labels = images.labels
+    if study.dataset == "lfw":
+        people = data.lfw_identities()
+        if people is None or len(people) < len(images):
+            raise ValueError("LFW's file list does not match the loaded images; delete the LFW cache and reload")
+        people = people[:len(images)]
+        start = cut
+        while start < len(images) and people[start] == people[cut - 1]:
+            start += 1  # the boundary person has training images: not held out
+        if start == len(images):
+            raise ValueError(f"no held-out person: the last {len(images) - cut} images are all of {people[cut]}")
+        labels = pd.factorize(people)[0].astype(np.int64)
+        labels -= labels[start]
+        return (data.ImageSet(images.name, images.images_u8[:cut], None, images.source),
+                data.ImageSet(images.name, images.images_u8[start:], labels[start:], images.source))
+
+    def part(sl):
+        return data.ImageSet(images.name, images.images_u8[sl], None if labels is None else labels[sl], images.source)
+
+    return part(slice(0, cut)), part(slice(cut, None))
+
+
+def vae_for(study, train_images=None, progress: bool = True) -> VAERun:
+    """Train (or reload) the VAE of a notebook run: ``study``'s dataset, preset and seed.
+
+    A learned likelihood scale (initialised at 0.1) and the preset's ``vae_*`` sizes; the model lives in
+    ``<data root>/models/<config.name>/``, so notebook 08 reloads what notebook 07 trained.
+    """
+    preset = study.preset
+    if train_images is None:
+        train_images, _ = vae_images_for(study)
+    config = VAEConfig(dataset=study.dataset, resolution=preset.vae_resolution, nc=train_images.images_u8.shape[1],
+                       width=preset.vae_width, batch_size=preset.vae_batch,
+                       iterations=iterations_for(len(train_images), preset, preset.vae_epochs, preset.vae_batch),
+                       sigma=0.1, learn_sigma=True, seed=study.seed, preset=preset.name)
+    return train_vae(train_images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes,
+                     progress=progress)
+
+
+def classifier_for(study, progress: bool = True) -> tuple[TrainedClassifier, np.ndarray]:
+    """The classifier of a notebook run and the held-out real images (uint8) it was tested on.
+
+    ``study.dataset`` at the preset's GAN resolution: its labels where it has them (task ``"labels"``),
+    rotation prediction otherwise.  Synthetic images are drawn with a seed different from the GAN's
+    training images (``study.seed + 1``); file datasets are split by :func:`split_indices`.  The held-out
+    images are the real reference set for FID and KID.
+    """
+    preset = study.preset
+    n_needed = preset.clf_train + preset.clf_test
+    if study.dataset == "synthetic":
+        images = data.make_synthetic(n_needed, preset.gan_resolution, seed=study.seed + 1)
+    else:
+        images = data.load(study.dataset, preset.gan_resolution, n=preset.gan_max_images, seed=study.seed)
+    task = "labels" if images.labels is not None else "rotation"
+    config = ClassifierConfig(
+        dataset=study.dataset, task=task, num_classes=images.num_classes if task == "labels" else 4,
+        nc=images.images_u8.shape[1], resolution=preset.gan_resolution, width=preset.clf_width,
+        epochs=preset.clf_epochs, n_train=preset.clf_train, n_test=min(preset.clf_test, len(images) // 5),
+        seed=study.seed, preset=preset.name)
+    run = train_classifier(images.images_u8, images.labels, config, device=study.device, progress=progress)
+    _, test_idx = split_indices(len(images), config.n_train, config.n_test, config.seed)
+    return run, images.images_u8[test_idx]
