@@ -11,11 +11,12 @@ NB ?=
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup reproduce test test-lib test-notebooks data lab bench clean help
+.PHONY: setup reproduce test test-lib test-notebooks lint format data lab bench clean help
 
 help:
 	@echo "make reproduce [PRESET=smoke|cpu|paper] [NB='01 03']  run the notebooks with papermill"
 	@echo "make test                                         pytest + nbval over every notebook (smoke preset)"
+	@echo "make lint                                         ruff check + ruff format --check (make format fixes)"
 	@echo "make data [ARCHIVES=dir]                          download datasets / unpack local archives"
 	@echo "make lab                                          JupyterLab on the notebooks"
 	@echo "make bench                                        run the benchmark scripts"
@@ -24,7 +25,7 @@ help:
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ".[test,lab]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -34,12 +35,22 @@ reproduce: setup
 
 test: test-lib test-notebooks
 
+# Library tests in one worker process per core, one torch thread each (conftest.py pins the threads), so that a
+# loaded machine is never oversubscribed.
 test-lib: setup
-	MPLBACKEND=Agg OTLATENT_FIGURES=$(abspath build/ci/figures) $(PY) -m pytest tests
+	MPLBACKEND=Agg OTLATENT_FIGURES=$(abspath build/ci/figures) $(PY) -m pytest -n auto tests
 
 test-notebooks: setup
 	OTLATENT_FIGURES=$(abspath build/ci/figures) $(PY) -m otlatent.notebooks prepare --preset smoke --out build/ci $(if $(NB),--only $(NB))
 	OTLATENT_FIGURES=$(abspath build/ci/figures) $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 build/ci
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 data: setup
 	$(PY) -m otlatent.fetch $(if $(ARCHIVES),--archives $(ARCHIVES))

@@ -1,6 +1,19 @@
-"""Project-wide pytest hooks: report how long each notebook took under nbval."""
+"""Project-wide pytest hooks: one torch thread per test process, and how long each notebook took under nbval."""
+
+import os
 from collections import defaultdict
 from pathlib import Path
+
+# One thread per process: `make test-lib` runs one pytest worker per core (pytest-xdist), and nbval's kernels inherit
+# the environment. Two processes with two threads each on two cores run several times slower than with one each.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = os.environ.get(_var) or "1"
+
+
+def pytest_configure(config):
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
 

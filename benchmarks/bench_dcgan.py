@@ -10,6 +10,7 @@ cores x clock x FLOPs/cycle (AVX-512: 64, AVX2+FMA: 32, else 8).
 
     python benchmarks/bench_dcgan.py [--resolution 32] [--width 32] [--batch 64] [--iters 20] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,8 +85,16 @@ def ours(images: data.ImageSet, res: int, width: int, batch: int, iters: int, nc
     for the reference)."""
     tmp = tempfile.mkdtemp()
     try:
-        cfg = GANConfig(dataset="synthetic", prior="gaussian", resolution=res, nc=nc, width=width, batch_size=batch,
-                        iterations=iters + 2, preset="bench")
+        cfg = GANConfig(
+            dataset="synthetic",
+            prior="gaussian",
+            resolution=res,
+            nc=nc,
+            width=width,
+            batch_size=batch,
+            iterations=iters + 2,
+            preset="bench",
+        )
         # warm-up, then resume from its checkpoint; no sample-grid snapshots (a fixed cost of one 64-image
         # forward pass each, independent of the number of iterations)
         warm = train_dcgan(images, cfg, tmp, stop_after=2, progress=False, n_snapshots=0)
@@ -123,8 +132,10 @@ def main() -> None:
         t_ours.append(ours(images, args.resolution, args.width, args.batch, args.iters, nc))
     flops = flops_per_iteration(args.resolution, args.width, args.batch, nc)
     peak, peak_text = cpu_peak_gflops(threads)
-    print(f"DCGAN {args.resolution}px, width {args.width}, batch {args.batch}, {args.iters} iterations x "
-          f"{args.repeats} repeats (best of), torch {torch.__version__}, {threads} threads, {os.cpu_count()} CPUs")
+    print(
+        f"DCGAN {args.resolution}px, width {args.width}, batch {args.batch}, {args.iters} iterations x "
+        f"{args.repeats} repeats (best of), torch {torch.__version__}, {threads} threads, {os.cpu_count()} CPUs"
+    )
     print(f"FLOPs per iteration: {flops / 1e9:.2f} GFLOP; fp32 peak {peak:.0f} GFLOP/s = {peak_text}")
     print(f"{'loop':<28s}{'best s':>9s}{'images/s':>10s}{'GFLOP/s':>9s}{'% peak':>8s}")
     for name, times in (("pytorch/examples reference", t_ref), ("otlatent.train_dcgan", t_ours)):

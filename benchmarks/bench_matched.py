@@ -14,6 +14,7 @@ high-water mark after each row (rows run in increasing order of memory, so incre
 
     .venv/bin/python benchmarks/bench_matched.py [--n 1000000] [--d 100] [--repeats 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,7 @@ def best_of(fn, repeats):
 
 
 def peak_gib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def naive_uniform_map(y: np.ndarray, w) -> np.ndarray:
@@ -66,8 +67,10 @@ def main():
     gen = torch.Generator().manual_seed(0)
     zs = torch.rand(4, args.n, args.d, generator=gen).mul_(2).sub_(1)  # U[-1, 1], float32
     y = ops.n_point(zs, w)
-    print(f"matched 4-point interpolation, {args.n:,} x {args.d} float32 ({y.numel() * 4 / 2**20:,.0f} MiB per array), "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, best / median of {args.repeats}")
+    print(
+        f"matched 4-point interpolation, {args.n:,} x {args.d} float32 ({y.numel() * 4 / 2**20:,.0f} MiB per array), "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, best / median of {args.repeats}"
+    )
     print(f"inputs allocated: peak RSS {peak_gib():.2f} GiB")
     rows = []
     for name, prior in (("gaussian (rescale)", Gaussian()), ("uniform (exact)", Uniform())):
@@ -85,14 +88,18 @@ def main():
     del naive
 
     g_map, g_full = rows[0][1][0], rows[0][2][0]
-    print(f"{'map':28s} {'match(y) best':>14s} {'median':>8s} {'x gauss':>8s} {'matched_n_point':>16s} "
-          f"{'x gauss':>8s} {'peak RSS':>9s}")
+    print(
+        f"{'map':28s} {'match(y) best':>14s} {'median':>8s} {'x gauss':>8s} {'matched_n_point':>16s} "
+        f"{'x gauss':>8s} {'peak RSS':>9s}"
+    )
     for name, (tb, tm), full, peak in rows:
         full_s = f"{full[0]:14.3f} s {full[0] / g_full:7.1f}x" if full else f"{'-':>16s} {'-':>8s}"
         print(f"{name:28s} {tb:12.3f} s {tm:6.3f} s {tb / g_map:7.1f}x {full_s} {peak:7.2f} GiB")
     ratio_map, ratio_full = rows[1][1][0] / g_map, rows[1][2][0] / g_full
-    print(f"exact uniform / gaussian: {ratio_map:.1f}x (map alone), {ratio_full:.1f}x (whole matched_n_point); "
-          f"target <= 8x: {'met' if ratio_map <= 8 else 'NOT met'} for the map alone")
+    print(
+        f"exact uniform / gaussian: {ratio_map:.1f}x (map alone), {ratio_full:.1f}x (whole matched_n_point); "
+        f"target <= 8x: {'met' if ratio_map <= 8 else 'NOT met'} for the map alone"
+    )
     print(f"max |naive - exact| = {diff:.2e} (naive in float64, exact in float32)")
 
 

@@ -9,6 +9,7 @@ quantile formula evaluated in extended precision (numpy ``longdouble``): it show
 difference comes from (POT accumulates the uniform weights 1/n with a float64 cumulative sum,
 whose rounding drifts the quantile levels by up to ~n * 1e-16).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,30 +74,48 @@ def main() -> None:
         ("weighted", x, y, wx, wy),
     ]
     print(f"W_p between x ~ N(0,1) ({n:,} samples) and y ~ N(0.5, 1.5^2); best of {args.repeats} runs")
-    print(f"numpy {np.__version__} | POT {pot.__version__} | python {platform.python_version()} "
-          f"| {platform.machine()}")
+    print(f"numpy {np.__version__} | POT {pot.__version__} | python {platform.python_version()} | {platform.machine()}")
     rows = []
     for name, a, b, wa, wb in cases:
         for p in (1, 2, 3):
             t_ours, v_ours = best_time(lambda: ot.wasserstein_1d(a, b, p, wa, wb), args.repeats)
             t_pot, v_pot = best_time(lambda: pot.wasserstein_1d(a, b, wa, wb, p=p) ** (1 / p), args.repeats)
             ref = reference_wp(a, b, p, wa, wb)
-            rows.append({
-                "case": name, "p": p, "W_p (ours)": v_ours,
-                "ours [ms]": 1e3 * t_ours, "POT [ms]": 1e3 * t_pot, "speed-up": t_pot / t_ours,
-                "|ours-POT|/POT": abs(v_ours - v_pot) / abs(v_pot),
-                "ours err": abs(v_ours - ref) / ref, "POT err": abs(v_pot - ref) / ref,
-            })
+            rows.append(
+                {
+                    "case": name,
+                    "p": p,
+                    "W_p (ours)": v_ours,
+                    "ours [ms]": 1e3 * t_ours,
+                    "POT [ms]": 1e3 * t_pot,
+                    "speed-up": t_pot / t_ours,
+                    "|ours-POT|/POT": abs(v_ours - v_pot) / abs(v_pot),
+                    "ours err": abs(v_ours - ref) / ref,
+                    "POT err": abs(v_pot - ref) / ref,
+                }
+            )
     df = pd.DataFrame(rows)
-    print(df.to_string(index=False, formatters={
-        "W_p (ours)": "{:.10f}".format, "ours [ms]": "{:.1f}".format, "POT [ms]": "{:.1f}".format,
-        "speed-up": "{:.2f}x".format, "|ours-POT|/POT": "{:.1e}".format,
-        "ours err": "{:.1e}".format, "POT err": "{:.1e}".format}))
+    print(
+        df.to_string(
+            index=False,
+            formatters={
+                "W_p (ours)": "{:.10f}".format,
+                "ours [ms]": "{:.1f}".format,
+                "POT [ms]": "{:.1f}".format,
+                "speed-up": "{:.2f}x".format,
+                "|ours-POT|/POT": "{:.1e}".format,
+                "ours err": "{:.1e}".format,
+                "POT err": "{:.1e}".format,
+            },
+        )
+    )
     print("(err: relative error against the same formula in long double precision)")
     worst = df["|ours-POT|/POT"].max()
     slowest = df["speed-up"].min()
-    print(f"max relative difference {worst:.1e} ({'<=' if worst <= 1e-9 else '>'} 1e-9); "
-          f"ours is {slowest:.2f}x POT's speed or better in every row")
+    print(
+        f"max relative difference {worst:.1e} ({'<=' if worst <= 1e-9 else '>'} 1e-9); "
+        f"ours is {slowest:.2f}x POT's speed or better in every row"
+    )
     if worst > 1e-9 or slowest < 1:
         raise SystemExit("benchmark criterion not met: relative difference > 1e-9 or slower than POT")
 

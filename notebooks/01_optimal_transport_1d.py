@@ -42,13 +42,13 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
-import ot as pot
+import ot
 import pandas as pd
 import scipy.stats as st
 from scipy.integrate import quad
 
 import otlatent
-from otlatent import ot
+from otlatent import kantorovich, transport1d
 from otlatent.plots import method_color
 from otlatent.plots import transport as tp
 
@@ -91,14 +91,14 @@ atoms = np.array([0.0, 1.0, 1.0, 3.0])
 t_points = np.array([-1.0, 0.0, 0.5, 1.0, 2.0, 3.0])
 u_points = np.array([0.1, 0.25, 0.26, 0.5, 0.75, 0.76, 1.0])
 print("t      ", t_points)
-print("F(t)   ", ot.empirical_cdf(atoms, t_points))
+print("F(t)   ", transport1d.empirical_cdf(atoms, t_points))
 print("u      ", u_points)
-print("F^-1(u)", ot.empirical_quantile(atoms, u_points))
+print("F^-1(u)", transport1d.empirical_quantile(atoms, u_points))
 
 # the Galois inequality on a fine grid of levels and points
 t_grid, u_grid = np.linspace(-1, 4, 501), np.linspace(0.001, 1, 1000)
-lhs = ot.empirical_quantile(atoms, u_grid)[:, None] <= t_grid[None, :]
-rhs = u_grid[:, None] <= ot.empirical_cdf(atoms, t_grid)[None, :]
+lhs = transport1d.empirical_quantile(atoms, u_grid)[:, None] <= t_grid[None, :]
+rhs = u_grid[:, None] <= transport1d.empirical_cdf(atoms, t_grid)[None, :]
 assert np.array_equal(lhs, rhs)
 print("Galois inequality F^-1(u) <= t  <=>  u <= F(t): holds on the whole grid")
 
@@ -109,7 +109,7 @@ tp.step_cdf(ax, atoms, color=method_color("linear"))
 ax.set(xlabel="t", ylabel="F(t)", title="empirical CDF of {0, 1, 1, 3}")
 ax = axes[0, 1]
 u = np.linspace(1e-4, 1, cfg.grid)
-ax.plot(u, ot.empirical_quantile(atoms, u), drawstyle="steps-post", color=method_color("linear"))
+ax.plot(u, transport1d.empirical_quantile(atoms, u), drawstyle="steps-post", color=method_color("linear"))
 ax.set(xlabel="u", ylabel="$F^{[-1]}(u)$", title="its quantile function (pseudo-inverse)")
 # a mixed law: an atom of mass 0.3 at 1, nothing on (1, 2), the remaining 0.7 uniform on [2, 4]
 ax = axes[1, 0]
@@ -158,7 +158,7 @@ pois = st.poisson(2.0)
 y_disc = pois.rvs(size=n, random_state=rng)
 u_disc = pois.cdf(y_disc)                            # F(X) for a law with atoms
 z = st.norm.ppf(rng.uniform(size=n))                  # F^-1(U), target N(0, 1)
-z_from_y = ot.monotone_map(y_cont, gamma, st.norm())  # F_Z^-1(F_Y(Y))
+z_from_y = transport1d.monotone_map(y_cont, gamma, st.norm())  # F_Z^-1(F_Y(Y))
 
 ks = {
     "F_Y(Y), Y ~ Gamma(2), vs Unif(0,1)": st.kstest(u_cont, "uniform").statistic,
@@ -329,8 +329,8 @@ study.savefig(fig, "book_shifting", caption=(
 # $$W_p^p(\mu,\nu) = \int_0^1 \big|F_\mu^{[-1]}(u) - F_\nu^{[-1]}(u)\big|^p\,du
 #   \;\overset{\text{equal sizes}}{=}\; \frac1n\sum_{i=1}^n |x_{(i)} - y_{(i)}|^p .$$
 #
-# `otlatent.ot.wasserstein_1d` evaluates the left form for weighted samples of any sizes in $O(n\log n)$ (two sorts and
-# a merge of the cumulative weights). It returns $W_p$; POT's `ot.wasserstein_1d` returns $W_p^p$ — a classic
+# `otlatent.transport1d.wasserstein_1d` evaluates the left form for weighted samples of any sizes in $O(n\log n)$ (two sorts and
+# a merge of the cumulative weights). It returns $W_p$; POT's `transport1d.wasserstein_1d` returns $W_p^p$ — a classic
 # source of bugs. The two agree to about $10^{-10}$ at a million samples; the remaining difference is rounding in POT's
 # float64 running sum of the weights $1/n$, whereas `otlatent` uses the exact levels $i/n$ for uniform weights
 # (`benchmarks/bench_wasserstein_1d.py` compares both with an extended-precision evaluation).
@@ -339,8 +339,8 @@ study.savefig(fig, "book_shifting", caption=(
 x, y = rng.normal(0, 1, cfg.n_sim), rng.normal(1, 2, (3 * cfg.n_sim) // 4)
 rows = []
 for p in (1, 2, 3):
-    ours = ot.wasserstein_1d(x, y, p)
-    rows.append({"p": p, "ours W_p": ours, "POT (W_p^p)^(1/p)": pot.wasserstein_1d(x, y, p=p) ** (1 / p),
+    ours = transport1d.wasserstein_1d(x, y, p)
+    rows.append({"p": p, "ours W_p": ours, "POT (W_p^p)^(1/p)": ot.wasserstein_1d(x, y, p=p) ** (1 / p),
                  "scipy (p = 1)": st.wasserstein_distance(x, y) if p == 1 else np.nan})
 df = pd.DataFrame(rows).set_index("p")
 df["rel. diff. to POT"] = (df["ours W_p"] - df["POT (W_p^p)^(1/p)"]).abs() / df["POT (W_p^p)^(1/p)"]
@@ -361,7 +361,7 @@ np.testing.assert_allclose(df.loc[1, "ours W_p"], df.loc[1, "scipy (p = 1)"], rt
 # NBVAL_CHECK_OUTPUT
 mu, nu = st.norm(0, 1), st.norm(1, 2)
 W1_exact = math.sqrt(2 / math.pi) * math.exp(-0.5) + 1 - 2 * st.norm.cdf(-1)
-W2_exact = ot.gaussian_w2(0.0, 1.0, 1.0, 4.0)
+W2_exact = kantorovich.gaussian_w2(0.0, 1.0, 1.0, 4.0)
 W1_quad = quad(lambda u: abs(mu.ppf(u) - nu.ppf(u)), 0, 1, limit=200)[0]
 W2_quad = math.sqrt(quad(lambda u: (mu.ppf(u) - nu.ppf(u)) ** 2, 0, 1, limit=200)[0])
 print(f"W_1: closed form {W1_exact:.6f}   quadrature {W1_quad:.6f}")
@@ -386,8 +386,8 @@ records = []
 for n_s in sizes:
     for _ in range(reps):
         xs, ys = mu.rvs(n_s, random_state=rng), nu.rvs(n_s, random_state=rng)
-        records.append({"n": n_s, "W_1 error": abs(ot.wasserstein_1d(xs, ys, 1) - W1_exact),
-                        "W_2 error": abs(ot.wasserstein_1d(xs, ys, 2) - W2_exact)})
+        records.append({"n": n_s, "W_1 error": abs(transport1d.wasserstein_1d(xs, ys, 1) - W1_exact),
+                        "W_2 error": abs(transport1d.wasserstein_1d(xs, ys, 2) - W2_exact)})
 err = pd.DataFrame(records).groupby("n").mean()
 err["bound (J_mu + J_nu)/sqrt(n)"] = (J["mu"] + J["nu"]) / np.sqrt(err.index.to_numpy())
 print(f"J(mu) = {J['mu']:.4f}, J(nu) = {J['nu']:.4f}; {reps} replications per size")
@@ -422,13 +422,13 @@ prior_u = st.uniform(-1, 2)
 y_mid = st.triang(c=0.5, loc=-1, scale=2)   # law of (Z1 + Z2) / 2, Z ~ U[-1, 1]
 y_sim = prior_u.rvs(size=(2, cfg.n_sim), random_state=rng).mean(axis=0)
 np.testing.assert_array_less(st.kstest(y_sim, y_mid.cdf).statistic, dkw(cfg.n_sim))  # the triangular law is right
-pushed = ot.monotone_map(y_sim, y_mid, prior_u)
+pushed = transport1d.monotone_map(y_sim, y_mid, prior_u)
 print(f"uniform midpoint: KS(T(Y), U[-1,1]) = {st.kstest(pushed, prior_u.cdf).statistic:.4f}")
 assert st.kstest(pushed, prior_u.cdf).statistic < dkw(cfg.n_sim)
 
 grid = np.linspace(-1, 1, cfg.grid)
 fig, ax = tp.transport_map_figure(grid, y_mid.pdf(grid), grid, prior_u.pdf(grid),
-                                  lambda g: ot.monotone_map(g, y_mid, prior_u), pushed=pushed,
+                                  lambda g: transport1d.monotone_map(g, y_mid, prior_u), pushed=pushed,
                                   source_label="y = (z1 + z2)/2  (triangular)", target_label="prior U[-1, 1]",
                                   map_label="$T = F_Z^{-1}\\circ F_Y$")
 study.savefig(fig, "map_uniform_midpoint", caption=(
@@ -440,23 +440,23 @@ study.savefig(fig, "map_uniform_midpoint", caption=(
 prior_g = st.norm()
 y_gmid = st.norm(0, math.sqrt(0.5))
 g = np.linspace(-4, 4, cfg.grid)
-np.testing.assert_allclose(ot.monotone_map(g, y_gmid, prior_g), math.sqrt(2) * g, rtol=1e-10, atol=1e-12)
+np.testing.assert_allclose(transport1d.monotone_map(g, y_gmid, prior_g), math.sqrt(2) * g, rtol=1e-10, atol=1e-12)
 
 # analogy with a uniform prior: F_Y estimated from simulated outputs, applied to fresh ones
 z3 = prior_u.rvs(size=(3, cfg.n_sim), random_state=rng)
 y_ana = z3[2] + z3[1] - z3[0]
 y_fresh = (lambda z: z[2] + z[1] - z[0])(prior_u.rvs(size=(3, cfg.n_sim), random_state=rng))
-pushed_ana = ot.monotone_map(y_fresh, y_ana, prior_u)
+pushed_ana = transport1d.monotone_map(y_fresh, y_ana, prior_u)
 ks_ana = st.kstest(pushed_ana, prior_u.cdf).statistic
 print(f"uniform analogy (empirical F_Y): KS(T(Y), U[-1,1]) = {ks_ana:.4f}, bound 2 x DKW = {2 * dkw(cfg.n_sim):.4f}")
 assert ks_ana < 2 * dkw(cfg.n_sim)
 
 fig, axes = plt.subplots(2, 2, figsize=(10, 6), gridspec_kw={"height_ratios": [1, 1.3]})
 cases = [
-    ("Gaussian prior, midpoint", g, y_gmid.pdf(g), prior_g.pdf(g), ot.monotone_map(g, y_gmid, prior_g),
-     ot.monotone_map(y_gmid.rvs(cfg.n_sim, random_state=rng), y_gmid, prior_g)),
+    ("Gaussian prior, midpoint", g, y_gmid.pdf(g), prior_g.pdf(g), transport1d.monotone_map(g, y_gmid, prior_g),
+     transport1d.monotone_map(y_gmid.rvs(cfg.n_sim, random_state=rng), y_gmid, prior_g)),
     ("uniform prior, analogy z3 + (z2 - z1)", np.linspace(-3, 3, cfg.grid), None, None,
-     ot.monotone_map(np.linspace(-3, 3, cfg.grid), y_ana, prior_u), pushed_ana),
+     transport1d.monotone_map(np.linspace(-3, 3, cfg.grid), y_ana, prior_u), pushed_ana),
 ]
 for col, (title, xg, pdf_y, pdf_z, Tg, pushed_c) in enumerate(cases):
     ax = axes[0, col]
@@ -490,7 +490,7 @@ study.savefig(fig, "maps_gaussian_and_analogy", caption=(
 #   permutations never beat it, while a concave cost can.
 # - The $\ell_1$ cost has many optimal plans ($2^{n-1}$ for $n$ shifted books); the monotone map is the one that is
 #   optimal for all convex costs at once, and the unique one for strictly convex costs.
-# - $W_p^p = \int_0^1 |F^{[-1]}_\mu - F^{[-1]}_\nu|^p$: two sorts. Mind that POT's `ot.wasserstein_1d` returns $W_p^p$.
+# - $W_p^p = \int_0^1 |F^{[-1]}_\mu - F^{[-1]}_\nu|^p$: two sorts. Mind that POT's `transport1d.wasserstein_1d` returns $W_p^p$.
 # - The paper's map is this monotone map, component by component: a rescaling for Gaussian midpoints, an S-curve for
 #   uniform priors.
 #
@@ -499,7 +499,7 @@ study.savefig(fig, "maps_gaussian_and_analogy", caption=(
 # 1. **Concave costs.** Find two points per side for which sorting is *not* optimal for $h(d) = \sqrt{|d|}$, and
 #    explain with the exchange argument why convexity is needed.
 # 2. **A closed form.** For the uniform prior on $[-1,1]$ and the midpoint $Y = (Z_1+Z_2)/2$, derive $T(y)$ and check it
-#    against `ot.monotone_map`.
+#    against `transport1d.monotone_map`.
 # 3. **Gaussian $W_2$.** Show that $W_2^2\big(N(m_1,\sigma_1^2), N(m_2,\sigma_2^2)\big) = (m_1-m_2)^2 + (\sigma_1-\sigma_2)^2$
 #    from the quantile formula, and check it on samples.
 #
@@ -521,8 +521,8 @@ print(f"sorted {h(np.array([0, 1]) - np.array([1, 2])).sum():.3f}  crossed {h(np
 # %%
 yy = np.linspace(-1, 1, 101)
 T_closed = np.sign(yy) * (1 - (1 - np.abs(yy)) ** 2)
-np.testing.assert_allclose(ot.monotone_map(yy, y_mid, prior_u), T_closed, atol=1e-12)
-print("closed form matches ot.monotone_map on [-1, 1]")
+np.testing.assert_allclose(transport1d.monotone_map(yy, y_mid, prior_u), T_closed, atol=1e-12)
+print("closed form matches transport1d.monotone_map on [-1, 1]")
 
 # %% [markdown]
 # **3.** $F_i^{-1}(u) = m_i + \sigma_i\Phi^{-1}(u)$, so $W_2^2 = E\big[(m_1 - m_2 + (\sigma_1-\sigma_2)X)^2\big]$ with
@@ -533,7 +533,7 @@ print("closed form matches ot.monotone_map on [-1, 1]")
 m1_, s1_, m2_, s2_ = 0.5, 1.0, -1.0, 3.0
 w2_closed = math.hypot(m1_ - m2_, s1_ - s2_)
 w2_quad = math.sqrt(quad(lambda u: (st.norm.ppf(u, m1_, s1_) - st.norm.ppf(u, m2_, s2_)) ** 2, 0, 1, limit=200)[0])
-w2_samples = ot.wasserstein_1d(rng.normal(m1_, s1_, cfg.n_sim), rng.normal(m2_, s2_, cfg.n_sim), p=2)
+w2_samples = transport1d.wasserstein_1d(rng.normal(m1_, s1_, cfg.n_sim), rng.normal(m2_, s2_, cfg.n_sim), p=2)
 print(f"closed form {w2_closed:.6f}, quadrature {w2_quad:.6f}, from {cfg.n_sim:,} samples per side {w2_samples:.4f}")
 np.testing.assert_allclose(w2_quad, w2_closed, rtol=1e-7)
-np.testing.assert_allclose(ot.gaussian_w2(m1_, s1_**2, m2_, s2_**2), w2_closed, rtol=1e-12)
+np.testing.assert_allclose(kantorovich.gaussian_w2(m1_, s1_**2, m2_, s2_**2), w2_closed, rtol=1e-12)

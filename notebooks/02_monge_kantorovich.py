@@ -37,12 +37,12 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
-import ot as pot
+import ot
 import pandas as pd
 from scipy.optimize import linear_sum_assignment, linprog
 
 import otlatent
-from otlatent import ot
+from otlatent import kantorovich, transport1d
 from otlatent.plots import method_color
 from otlatent.plots import transport as tp
 
@@ -68,18 +68,18 @@ rng = study.rng
 #
 # A map $T$ gives the coupling $(\mathrm{id}, T)_\#\mu$, so Kantorovich's minimum is never larger; and $\Pi(\mu,\nu)$ is
 # never empty (it contains $\mu\otimes\nu$). For discrete laws it is a linear program, solved below with
-# `otlatent.ot.kantorovich` (scipy's HiGHS); `ot.monge_map_from_plan` reads a map off a plan when no row splits.
+# `otlatent.kantorovich.kantorovich` (scipy's HiGHS); `kantorovich.monge_map_from_plan` reads a map off a plan when no row splits.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-split = ot.kantorovich([1.0], [0.5, 0.5], [[1.0, 1.0]])   # delta_0 -> (delta_-1 + delta_1)/2, cost |x - y|
+split = kantorovich.kantorovich([1.0], [0.5, 0.5], [[1.0, 1.0]])   # delta_0 -> (delta_-1 + delta_1)/2, cost |x - y|
 print("one Dirac to two: plan", split.plan.round(3).tolist(), " cost", round(split.cost, 3))
 try:
-    ot.monge_map_from_plan(split.plan)
+    kantorovich.monge_map_from_plan(split.plan)
 except ValueError as err:
     print("  no map:", err)
-merge = ot.kantorovich([0.5, 0.5], [1.0], [[1.0], [1.0]])  # and back: two Diracs to one
-print("two Diracs to one: plan", merge.plan.round(3).tolist(), " map", ot.monge_map_from_plan(merge.plan).tolist())
+merge = kantorovich.kantorovich([0.5, 0.5], [1.0], [[1.0], [1.0]])  # and back: two Diracs to one
+print("two Diracs to one: plan", merge.plan.round(3).tolist(), " map", kantorovich.monge_map_from_plan(merge.plan).tolist())
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 2.6), sharey=True)
@@ -117,16 +117,16 @@ theta = rng.uniform(0, 2 * np.pi, n)
 Y = np.c_[4 + 1.5 * np.cos(theta), 1.5 * np.sin(theta)] + rng.normal(0, 0.1, (n, 2))
 a = rng.dirichlet(np.full(n, 2.0))
 b = np.full(n, 1 / n)
-C = pot.dist(X, Y)  # squared Euclidean
+C = ot.dist(X, Y)  # squared Euclidean
 
-lp = ot.kantorovich(a, b, C)
-P_pot = pot.emd(a, b, C)
+lp = kantorovich.kantorovich(a, b, C)
+P_pot = ot.emd(a, b, C)
 support = int((lp.plan > 1e-12).sum())
-print(f"LP cost (HiGHS) {lp.cost:.10f} | ot.emd2 {pot.emd2(a, b, C):.10f} | "
+print(f"LP cost (HiGHS) {lp.cost:.10f} | ot.emd2 {ot.emd2(a, b, C):.10f} | "
       f"max |P_HiGHS - P_POT| {np.abs(lp.plan - P_pot).max():.1e}")
 print(f"non-zeros in the plan: {support} of {n * n} (a vertex has at most n + m - 1 = {2 * n - 1})")
 print(f"marginal errors: rows {np.abs(lp.plan.sum(1) - a).max():.1e}, columns {np.abs(lp.plan.sum(0) - b).max():.1e}")
-np.testing.assert_allclose(lp.cost, pot.emd2(a, b, C), rtol=1e-9)
+np.testing.assert_allclose(lp.cost, ot.emd2(a, b, C), rtol=1e-9)
 np.testing.assert_allclose(lp.plan, P_pot, atol=1e-9)  # random costs: the optimal plan is unique
 np.testing.assert_allclose(lp.plan.sum(1), a, atol=1e-12)
 np.testing.assert_allclose(lp.plan.sum(0), b, atol=1e-12)
@@ -164,8 +164,8 @@ study.savefig(fig, "plan_lines", caption=(
 
 # %%
 u_n = np.full(n, 1 / n)
-perm_plan = ot.kantorovich(u_n, u_n, C)
-T = ot.monge_map_from_plan(perm_plan.plan)
+perm_plan = kantorovich.kantorovich(u_n, u_n, C)
+T = kantorovich.monge_map_from_plan(perm_plan.plan)
 rows, cols = linear_sum_assignment(C)
 assert np.array_equal(np.sort(T), np.arange(n)), "the plan is a permutation"
 assert np.array_equal(T[rows], cols)
@@ -210,8 +210,8 @@ assert slack.min() >= -1e-9 and np.abs(slack[lp.plan > 1e-12]).max() <= 1e-9
 # %%
 xs1 = rng.normal(size=n)
 ys1 = np.where(rng.uniform(size=n) < 0.5, -2.0, 2.0) + 0.5 * rng.normal(size=n)
-w1_sort = ot.wasserstein_1d(xs1, ys1, p=1)
-w1_primal = ot.kantorovich(u_n, u_n, np.abs(xs1[:, None] - ys1[None, :])).cost
+w1_sort = transport1d.wasserstein_1d(xs1, ys1, p=1)
+w1_primal = kantorovich.kantorovich(u_n, u_n, np.abs(xs1[:, None] - ys1[None, :])).cost
 
 z = np.concatenate([xs1, ys1])
 order = np.argsort(z)
@@ -224,8 +224,8 @@ gaps = np.diff(z)
 kr = linprog(-signed_mass, A_ub=np.vstack([D, -D]), b_ub=np.concatenate([gaps, gaps]),
              bounds=[(0, 0)] + [(None, None)] * (N - 1), method="highs")
 f_lp = kr.x
-F_mu = ot.empirical_cdf(xs1, z)
-F_nu = ot.empirical_cdf(ys1, z)
+F_mu = transport1d.empirical_cdf(xs1, z)
+F_nu = transport1d.empirical_cdf(ys1, z)
 f_closed = np.concatenate([[0.0], np.cumsum(np.sign(F_nu - F_mu)[:-1] * gaps)])  # slope sign(F_nu - F_mu)
 print(f"W_1 by sorting {w1_sort:.10f} | primal LP {w1_primal:.10f} | KR dual LP {-kr.fun:.10f} | "
       f"closed-form critic {signed_mass @ f_closed:.10f}")
@@ -273,11 +273,11 @@ study.savefig(fig, "kantorovich_rubinstein", caption=(
 
 # %%
 Cn = C / C.max()
-lp_n = ot.kantorovich(a, b, Cn)
+lp_n = kantorovich.kantorovich(a, b, Cn)
 regs = np.array([1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0003])
 plans, records = {}, []
 for reg in regs:
-    P = pot.sinkhorn(a, b, Cn, reg, method="sinkhorn_log", numItermax=50_000, stopThr=1e-10)
+    P = ot.sinkhorn(a, b, Cn, reg, method="sinkhorn_log", numItermax=50_000, stopThr=1e-10)
     plans[reg] = P
     records.append({"epsilon": reg, "cost gap": (P * Cn).sum() - lp_n.cost, "bound eps·log(nm)": reg * math.log(n * n),
                     "|P_eps - P*|_1": np.abs(P - lp_n.plan).sum(),
@@ -331,11 +331,11 @@ grid_y = np.array([(s, t) for s in y1 for t in y1])
 a2, b2 = np.kron(a1, a1), np.kron(b1, b1)             # i.i.d. components: product masses
 results = []
 for name, metric in [("l1 (paper)", "cityblock"), ("squared l2", "sqeuclidean")]:
-    C1 = pot.dist(x1[:, None], y1[:, None], metric=metric)
-    C2 = pot.dist(grid_x, grid_y, metric=metric)       # additive over the two coordinates
-    plan_1d = ot.kantorovich(a1, b1, C1)
+    C1 = ot.dist(x1[:, None], y1[:, None], metric=metric)
+    C2 = ot.dist(grid_x, grid_y, metric=metric)       # additive over the two coordinates
+    plan_1d = kantorovich.kantorovich(a1, b1, C1)
     product = np.kron(plan_1d.plan, plan_1d.plan)       # (pi_1 x pi_1)[(i,j),(k,l)] = pi_1[i,k] pi_1[j,l]
-    full = ot.kantorovich(a2, b2, C2)
+    full = kantorovich.kantorovich(a2, b2, C2)
     results.append({"cost": name, "1-D cost": plan_1d.cost, "2 x 1-D cost": 2 * plan_1d.cost,
                     "product plan cost": (product * C2).sum(), "2-D LP cost": full.cost,
                     "product marginal error": max(np.abs(product.sum(1) - a2).max(), np.abs(product.sum(0) - b2).max()),
@@ -363,7 +363,7 @@ for ax, P, title in [(axes[0], sq_product, "product of the 1-D plans"), (axes[1]
     ax.scatter(*grid_x.T, s=250 * a2 / a2.max(), color=method_color("linear"), zorder=3, label="μ = μ₁ ⊗ μ₁")
     ax.scatter(*grid_y.T, s=250 * b2 / b2.max(), color=method_color("prior"), marker="s", zorder=3,
                label="ν = ν₁ ⊗ ν₁")
-    ax.set(title=f"{title}: cost {(P * pot.dist(grid_x, grid_y)).sum():.4f}", xlabel="component 1")
+    ax.set(title=f"{title}: cost {(P * ot.dist(grid_x, grid_y)).sum():.4f}", xlabel="component 1")
     ax.set_aspect("equal")
 axes[0].set_ylabel("component 2")
 axes[0].legend(loc="upper left", fontsize="small")
@@ -375,16 +375,16 @@ study.savefig(fig, "decomposition_2d", caption=(
 
 # %% [markdown]
 # **Beyond product laws: Gaussians.** For Gaussians the squared-cost map is affine, $T(x) = m_2 + A(x - m_1)$ with
-# $A = \Sigma_1^{-1/2}(\Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2})^{1/2}\Sigma_1^{-1/2}$ (`ot.gaussian_map`). When both
+# $A = \Sigma_1^{-1/2}(\Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2})^{1/2}\Sigma_1^{-1/2}$ (`kantorovich.gaussian_map`). When both
 # covariances are multiples of the identity — i.i.d. components, the paper's Gaussian prior and the output of a linear
 # interpolation — $A$ is diagonal and $T$ acts component by component, as the decomposition theorem says; with
 # correlated components it mixes them.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-midpoint = ot.gaussian_map(np.zeros(2), 0.5 * np.eye(2), np.zeros(2), np.eye(2))  # N(0, I/2) -> N(0, I)
+midpoint = kantorovich.gaussian_map(np.zeros(2), 0.5 * np.eye(2), np.zeros(2), np.eye(2))  # N(0, I/2) -> N(0, I)
 print("i.i.d. components, A =", midpoint.A.round(4).tolist())
-correlated = ot.gaussian_map(np.zeros(2), np.array([[1.0, 0.8], [0.8, 1.0]]), np.zeros(2), np.eye(2))
+correlated = kantorovich.gaussian_map(np.zeros(2), np.array([[1.0, 0.8], [0.8, 1.0]]), np.zeros(2), np.eye(2))
 print("correlated source, A =", correlated.A.round(4).tolist())
 print("A Σ1 A = Σ2:", np.allclose(correlated.A @ np.array([[1.0, 0.8], [0.8, 1.0]]) @ correlated.A, np.eye(2)))
 
@@ -394,7 +394,7 @@ print("A Σ1 A = Σ2:", np.allclose(correlated.A @ np.array([[1.0, 0.8], [0.8, 1
 # - Monge's problem looks for a map and can be infeasible (a Dirac cannot be split); Kantorovich's relaxation looks
 #   for a coupling, always has one, and for discrete laws is a linear program whose vertex solutions have at most
 #   $n + m - 1$ non-zeros. With equal uniform masses the LP returns a permutation, i.e. a Monge map.
-# - HiGHS (`otlatent.ot.kantorovich`) and POT's network simplex agree on plan and cost; the HiGHS duals satisfy strong
+# - HiGHS (`otlatent.kantorovich.kantorovich`) and POT's network simplex agree on plan and cost; the HiGHS duals satisfy strong
 #   duality and complementary slackness.
 # - For the cost $|x-y|$ the dual is the Kantorovich–Rubinstein formula $W_1 = \max_{\rm 1-Lip} \mathbb E_\mu f - \mathbb E_\nu f$,
 #   the objective of a WGAN critic; on the line the best critic has slope $\operatorname{sign}(F_\nu - F_\mu)$.
@@ -418,11 +418,11 @@ print("A Σ1 A = Σ2:", np.allclose(correlated.A @ np.array([[1.0, 0.8], [0.8, 1
 # The atom at 0 is split (between 0 and 1), so no map exists; the LP agrees.
 
 # %%
-ex1 = ot.kantorovich([0.5, 0.5], [1 / 3, 2 / 3], [[0.0, 1.0], [1.0, 0.0]])
+ex1 = kantorovich.kantorovich([0.5, 0.5], [1 / 3, 2 / 3], [[0.0, 1.0], [1.0, 0.0]])
 print("plan", ex1.plan.round(4).tolist(), "cost", round(ex1.cost, 6))
 np.testing.assert_allclose(ex1.plan, [[1 / 3, 1 / 6], [0, 1 / 2]], atol=1e-12)
 try:
-    ot.monge_map_from_plan(ex1.plan)
+    kantorovich.monge_map_from_plan(ex1.plan)
 except ValueError as err:
     print("no map:", err)
 
@@ -435,8 +435,8 @@ except ValueError as err:
 # %%
 a5, b7 = rng.dirichlet(np.ones(5)), rng.dirichlet(np.ones(7))
 C57 = rng.uniform(size=(5, 7))
-P_eps = pot.sinkhorn(a5, b7, C57, 0.05, method="sinkhorn_log", stopThr=1e-12, numItermax=10_000)
-gap = (P_eps * C57).sum() - ot.kantorovich(a5, b7, C57).cost
+P_eps = ot.sinkhorn(a5, b7, C57, 0.05, method="sinkhorn_log", stopThr=1e-12, numItermax=10_000)
+gap = (P_eps * C57).sum() - kantorovich.kantorovich(a5, b7, C57).cost
 print(f"gap {gap:.4f} <= eps log(nm) = {0.05 * math.log(35):.4f}")
 assert -1e-9 <= gap <= 0.05 * math.log(35)
 
@@ -450,14 +450,14 @@ assert -1e-9 <= gap <= 0.05 * math.log(35)
 
 # %%
 diag_y = np.c_[y1, y1]
-plan_1d = ot.kantorovich(a1, b1, pot.dist(x1[:, None], y1[:, None], metric="cityblock")).plan
+plan_1d = kantorovich.kantorovich(a1, b1, ot.dist(x1[:, None], y1[:, None], metric="cityblock")).plan
 product = np.kron(plan_1d, plan_1d)
 product_target = product.sum(0).reshape(k, k)  # mass the product sends to the grid point (y1[i], y1[j])
 off_diagonal = product_target.sum() - np.trace(product_target)
 print(f"mass the product plan sends off the diagonal, where ν has none: {off_diagonal:.3f}")
 assert off_diagonal > 0
 for name, metric in [("l1", "cityblock"), ("squared l2", "sqeuclidean")]:
-    lower = 2 * ot.kantorovich(a1, b1, pot.dist(x1[:, None], y1[:, None], metric=metric)).cost
-    to_diag = ot.kantorovich(a2, b1, pot.dist(grid_x, diag_y, metric=metric)).cost
+    lower = 2 * kantorovich.kantorovich(a1, b1, ot.dist(x1[:, None], y1[:, None], metric=metric)).cost
+    to_diag = kantorovich.kantorovich(a2, b1, ot.dist(grid_x, diag_y, metric=metric)).cost
     print(f"{name:10s}: optimal cost to the diagonal law {to_diag:.4f} >= 2 x 1-D cost {lower:.4f}")
     assert to_diag >= lower - 1e-9

@@ -24,7 +24,7 @@
 #   a uniform prior, a numerical map for any other i.i.d. prior (here Laplace);
 # - why SLERP, the popular fix, gets the mean squared norm right but the distribution wrong.
 #
-# Everything here uses `otlatent.priors`, `otlatent.ops` and `otlatent.sums`; the numbers are
+# Everything here uses `otlatent.priors`, `otlatent.operations`, `otlatent.matching` and `otlatent.mismatch`; the numbers are
 # checked in code. The GAN notebooks reuse the same functions on real generators.
 
 # %% tags=["parameters"]
@@ -41,7 +41,8 @@ import scipy.stats as st
 import torch
 
 import otlatent
-from otlatent import ops, sums
+from otlatent import matching, mismatch
+from otlatent import operations as ops
 from otlatent.plots import latent as lplots
 from otlatent.priors import Gaussian, Iid, Uniform
 
@@ -76,7 +77,7 @@ torch.manual_seed(seed)
 # triangular and $T(y) = y\,(2-|y|)$.
 #
 # The cell below prints these closed forms on fixed inputs and the exact KL divergences of the
-# linear midpoint for $d = 100$ (quadrature of the exact laws, `sums.kl_exact`):
+# linear midpoint for $d = 100$ (quadrature of the exact laws, `mismatch.kl_exact`):
 # $\mathrm{KL} = d\cdot\tfrac12(\tfrac12 - 1 - \ln\tfrac12) = 9.66$ nats (Gaussian) and
 # $d\,(\ln 2 - \tfrac12) = 19.31$ nats (uniform).
 
@@ -95,11 +96,11 @@ OPS = {  # name -> coefficients c of y = sum_i c_i z_i
 for op, c in OPS.items():
     print(f"{op:32s} Gaussian matched map: y / {math.sqrt(sum(x * x for x in c)):.4f}")
 y_fixed = np.array([-1.0, -0.5, -0.1, 0.0, 0.3, 0.75, 1.0])
-t_mid = sums.sum_law(unif, (0.5, 0.5)).transport(y_fixed)
+t_mid = matching.sum_law(unif, (0.5, 0.5)).transport(y_fixed)
 np.testing.assert_allclose(t_mid, y_fixed * (2 - np.abs(y_fixed)), atol=1e-15)
 print("uniform midpoint map T(y) = y(2-|y|) on", y_fixed, "->", np.round(t_mid, 6))
-kl_g = sums.kl_exact(sums.sum_law(gauss, (0.5, 0.5)), D)
-kl_u = sums.kl_exact(sums.sum_law(unif, (0.5, 0.5)), D)
+kl_g = mismatch.kl_exact(matching.sum_law(gauss, (0.5, 0.5)), D)
+kl_u = mismatch.kl_exact(matching.sum_law(unif, (0.5, 0.5)), D)
 assert abs(kl_g - 50 * (0.5 - 1 - math.log(0.5))) < 1e-3 and abs(kl_u - 100 * (math.log(2) - 0.5)) < 1e-3
 print(f"KL(linear midpoint || prior), d={D}: Gaussian {kl_g:.2f} nats, uniform {kl_u:.2f} nats")
 
@@ -116,13 +117,13 @@ ends = unif.sample(2, 2 * 4, seed=seed + 1).reshape(2, 4, 2)
 paths = {
     "linear": np.stack([ops.lerp(ends[0], ends[1], t) for t in ts]),
     "slerp": np.stack([ops.slerp(ends[0], ends[1], t) for t in ts]),
-    "matched": np.stack([ops.matched_lerp(ends[0], ends[1], t, unif) for t in ts]),
+    "matched": np.stack([matching.matched_lerp(ends[0], ends[1], t, unif) for t in ts]),
 }
 z1, z2 = unif.sample(N, 2, seed=seed + 2), unif.sample(N, 2, seed=seed + 3)
 mids = {
     "prior": unif.sample(N, 2, seed=seed + 4),
     "linear": ops.lerp(z1, z2, 0.5),
-    "matched": ops.matched_lerp(z1, z2, 0.5, unif),
+    "matched": matching.matched_lerp(z1, z2, 0.5, unif),
     "slerp": ops.slerp(z1, z2, 0.5),
 }
 fig, axes = plt.subplots(1, 5, figsize=(17, 3.6))
@@ -180,7 +181,7 @@ def midpoint_norms(prior, n, d, chunk=100_000, seed0=0):
         out["prior"].append((c ** 2).sum(1))
         out["linear"].append((ops.lerp(a, b, 0.5) ** 2).sum(1))
         out["slerp"].append((ops.slerp(a, b, 0.5) ** 2).sum(1))
-        out["matched"].append((ops.matched_lerp(a, b, 0.5, prior) ** 2).sum(1))
+        out["matched"].append((matching.matched_lerp(a, b, 0.5, prior) ** 2).sum(1))
     return {k: torch.cat(v).double().numpy() for k, v in out.items()}
 
 
@@ -224,8 +225,8 @@ norm_table.round(3)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 y_u = np.linspace(-1, 1, cfg.grid)
 y_g = np.linspace(-3, 3, cfg.grid)
-maps_u = {f"t = {t}": ops.match(y_u, ops.lerp_coeffs(t), unif) for t in (0.05, 0.25, 0.5)}
-maps_g = {f"t = {t}": ops.match(y_g, ops.lerp_coeffs(t), gauss) for t in (0.05, 0.25, 0.5)}
+maps_u = {f"t = {t}": matching.match(y_u, ops.lerp_coeffs(t), unif) for t in (0.05, 0.25, 0.5)}
+maps_g = {f"t = {t}": matching.match(y_g, ops.lerp_coeffs(t), gauss) for t in (0.05, 0.25, 0.5)}
 lplots.transport_maps(axes[0], y_u, maps_u, title="(a) uniform prior")
 lplots.transport_maps(axes[1], y_g, maps_g, title="(b) Gaussian prior")
 study.savefig(fig, "fig3_transport_maps", caption=(
@@ -252,7 +253,7 @@ np.testing.assert_allclose(maps_g["t = 0.25"], y_g / math.sqrt(0.25 ** 2 + 0.75 
 # - **KL estimate** before and after matching, from the samples: the plug-in KL between the
 #   empirical frequencies and the prior probabilities of $B$ cells (half equiprobable under the prior, half
 #   evenly spaced over the linear law's range), minus the Miller–Madow bias $(B-1)/2N$, with its
-#   standard error (`sums.kl_estimate`). It targets the KL coarsened to those cells, computed exactly
+#   standard error (`mismatch.kl_estimate`). It targets the KL coarsened to those cells, computed exactly
 #   as **KL binned**; we assert that estimate and target agree within 5 standard errors, and that the
 #   matched estimate is 0 within 5 standard errors.
 # - **KS p** — the Kolmogorov–Smirnov test of the components against the prior, before and after.
@@ -268,10 +269,10 @@ def linear_and_matched(prior, c, n, seed0):
         z0 = prior.sample(n, 1, seed=seed0)
         steps = np.stack([prior.sample(n, 1, seed=seed0 + 1 + i) for i in range(len(c) - 1)])
         return (ops.random_walk(z0, steps, EPS)[-1].ravel(),
-                ops.matched_random_walk(z0, steps, EPS, prior)[-1].ravel())
+                matching.matched_random_walk(z0, steps, EPS, prior)[-1].ravel())
     zs = np.stack([prior.sample(n, 1, seed=seed0 + i) for i in range(len(c))])
     y = np.tensordot(np.array(c), zs, axes=1)
-    return y.ravel(), ops.match(y, c, prior).ravel()
+    return y.ravel(), matching.match(y, c, prior).ravel()
 
 
 def formula(prior_name, c):
@@ -284,14 +285,14 @@ def formula(prior_name, c):
 
 for p_idx, (p_name, prior) in enumerate(PRIORS.items()):
     for k, (op, c) in enumerate(OPS.items()):
-        law = sums.sum_law(prior, c)
+        law = matching.sum_law(prior, c)
         lin, mat = linear_and_matched(prior, c, N, seed0=seed + 1000 * (k + 1) + 100 * p_idx)  # independent draws per row
-        edges = sums.kl_cells(prior, law, bins=kl_bins)
-        kl_ex = sums.kl_exact(law, D)
-        kl_rev = sums.kl_exact(law, D, reverse=True)
-        kl_bin = sums.kl_binned(law, prior, D, edges=edges)
-        est_lin, se_lin = sums.kl_estimate(lin, prior, D, edges=edges)
-        est_mat, se_mat = sums.kl_estimate(mat, prior, D, edges=edges)
+        edges = mismatch.kl_cells(prior, law, bins=kl_bins)
+        kl_ex = mismatch.kl_exact(law, D)
+        kl_rev = mismatch.kl_exact(law, D, reverse=True)
+        kl_bin = mismatch.kl_binned(law, prior, D, edges=edges)
+        est_lin, se_lin = mismatch.kl_estimate(lin, prior, D, edges=edges)
+        est_mat, se_mat = mismatch.kl_estimate(mat, prior, D, edges=edges)
         ks_lin, ks_mat = st.kstest(lin, prior.cdf).pvalue, st.kstest(mat, prior.cdf).pvalue
         table_rows.append({"prior": p_name, "operation": op, "matched formula": formula(p_name, c),
                            "KL exact (linear)": kl_ex, "KL(z||y) exact (linear)": kl_rev,
@@ -350,7 +351,7 @@ for j, name in enumerate(("uniform", "gaussian")):
     prior_norm = np.linalg.norm(prior.sample(n_path, D, seed=seed + 9), axis=1)
     stats = {}
     for meth, fn in (("linear", lambda t: ops.lerp(a, b, t)), ("slerp", lambda t: ops.slerp(a, b, t)),
-                     ("matched", lambda t: ops.matched_lerp(a, b, t, prior))):
+                     ("matched", lambda t: matching.matched_lerp(a, b, t, prior))):
         nrm = np.stack([np.linalg.norm(fn(t), axis=1) for t in t_path])
         stats[meth] = (nrm.mean(1), nrm.std(1))
         path_rows.append({"prior": name, "path": f"{meth} interpolation", "at": "t = 0.5",
@@ -359,7 +360,7 @@ for j, name in enumerate(("uniform", "gaussian")):
                       reference=prior_norm.mean())
     z0 = prior.sample(n_path, D, seed=seed + 10)
     u = np.stack([prior.sample(n_path, D, seed=seed + 11 + i) for i in range(steps_n)])
-    walks = {"linear walk": ops.random_walk(z0, u, EPS), "matched walk": ops.matched_random_walk(z0, u, EPS, prior)}
+    walks = {"linear walk": ops.random_walk(z0, u, EPS), "matched walk": matching.matched_random_walk(z0, u, EPS, prior)}
     wstats = {}
     for meth, w in walks.items():
         nrm = np.linalg.norm(w, axis=-1)
@@ -428,9 +429,9 @@ study.save_table(path_table, "norms_along_paths", caption=(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-kl4 = sums.kl_exact(sums.sum_law(gauss, (0.25,) * 4), D)
+kl4 = mismatch.kl_exact(matching.sum_law(gauss, (0.25,) * 4), D)
 assert abs(kl4 - 100 * 0.5 * (-0.75 + math.log(4))) < 1e-3
 y = np.linspace(0, 1, 5)
 assert np.allclose(2 * (0.5 + y - y ** 2 / 2) - 1, y * (2 - y))
 print(f"Gaussian linear 4-point centre, d={D}: KL = {kl4:.2f} nats; uniform vicinity eps=0.5: "
-      f"KL = {sums.kl_exact(sums.sum_law(unif, (1.0, 0.5)), D)}")
+      f"KL = {mismatch.kl_exact(matching.sum_law(unif, (1.0, 0.5)), D)}")

@@ -35,8 +35,8 @@ import pandas as pd
 import torch
 
 import otlatent
-from otlatent import priors, train
-from otlatent.models import Discriminator, Generator, num_parameters
+from otlatent import priors, trained
+from otlatent.dcgan import Discriminator, Generator, num_parameters
 from otlatent.plots import images as implots
 
 study = otlatent.start("04_dcgan_training", preset=preset, seed=seed, dataset=dataset)
@@ -50,7 +50,7 @@ cfg = study.preset
 # generator's $\tanh$ output). Photographs are centre-cropped, then resized.
 
 # %%
-images = train.images_for(study)
+images = trained.images_for(study)
 print(f"{len(images):,} images of shape {images.shape} from {images.source}")
 fig = implots.grid_figure([(f"{dataset}: real images", images.images_u8[:64])])
 study.savefig(fig, "real_images", caption=f"64 training images of `{dataset}` at {cfg.gan_resolution} px.")
@@ -106,15 +106,15 @@ study.save_table(pd.DataFrame(rows).set_index("prior"), "prior_norms",
 # %% [markdown]
 # ## Training
 #
-# `train.dcgan_for(study, prior)` trains the model of this run — or reloads it when a finished model with the same
+# `trained.dcgan_for(study, prior)` trains the model of this run — or reloads it when a finished model with the same
 # configuration exists under the data root, or resumes from the last checkpoint when a run was interrupted.
 # Every random choice of iteration $i$ (which images, which latents) is a function of (seed, $i$) only, so a
-# resumed run ends with exactly the weights of an uninterrupted one (`tests/test_train.py` checks this).
+# resumed run ends with exactly the weights of an uninterrupted one (`tests/test_dcgan.py` checks this).
 
 # %%
 runs = {}
 for name in ("gaussian", "uniform"):
-    runs[name] = train.dcgan_for(study, name, images=images)
+    runs[name] = trained.dcgan_for(study, name, images=images)
     r = runs[name]
     print(f"{name:>8s} prior: {r.iteration:,} iterations of batch {r.config.batch_size} "
           f"({r.iteration * r.config.batch_size / len(images):.1f} epochs) in {r.seconds / 60:.1f} min "
@@ -179,7 +179,7 @@ study.save_table(pd.DataFrame(stats).T, "pixel_stats",
 #
 # ## Exercises
 #
-# 1. Train with $\beta_1 = 0.9$ (build a `train.GANConfig` by hand) and compare the loss curves.
+# 1. Train with $\beta_1 = 0.9$ (build a `dcgan.GANConfig` by hand) and compare the loss curves.
 # 2. Evaluate the Gaussian-prior generator on latents scaled by 0.7 — about the norm of a linear midpoint. What
 #    happens to the samples?
 # 3. Why does the uniform prior's generator never see a latent with a component above 1, and what does that imply
@@ -187,7 +187,7 @@ study.save_table(pd.DataFrame(stats).T, "pixel_stats",
 #
 # ### Solutions
 #
-# 1. `train.train_dcgan(images, train.GANConfig(dataset=dataset, prior="gaussian", beta1=0.9, ...))`: the losses
+# 1. `dcgan.train_dcgan(images, dcgan.GANConfig(dataset=dataset, prior="gaussian", beta1=0.9, ...))`: the losses
 #    oscillate more widely and samples are typically worse at the same iteration count; Radford et al. report
 #    the same instability.
 # 2. `r.generate(0.7 * r.prior.sample(64, 100, seed=0, device="cpu"))`: samples become smoother and less

@@ -30,13 +30,12 @@ seed = 0
 dataset = "synthetic"  # synthetic | mnist | lfw | celeba | lsun | lld
 
 # %%
-import numpy as np
-import pandas as pd
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
 import otlatent
-from otlatent import explore, metrics, ops, train
+from otlatent import explore, matching, metrics, trained
 from otlatent.plots import images as implots
 from otlatent.plots import latent as latplots
 
@@ -48,12 +47,12 @@ D = 100  # latent size of the DCGANs
 # %% [markdown]
 # ## The generators
 #
-# `train.dcgan_for` returns the models trained by notebook 04 for this dataset, preset and seed (it trains them
+# `trained.dcgan_for` returns the models trained by notebook 04 for this dataset, preset and seed (it trains them
 # only if notebook 04 has not run). Every image below is decoded in eval mode, so it depends on its own latent
 # only.
 
 # %%
-runs = {p: train.dcgan_for(study, p, progress=False) for p in PRIORS}
+runs = {p: trained.dcgan_for(study, p, progress=False) for p in PRIORS}
 for p, r in runs.items():
     print(f"{p:>8s} prior: {r.iteration:,} iterations, {r.path}")
 
@@ -64,15 +63,7 @@ def decode(prior, z):
 
 def draw(prior, n, offset):
     """n latents from a prior, seeded by the notebook seed and an offset per use."""
-    return runs[prior].prior.sample(n, D, seed=seed * 1000 + offset, device="cpu")
-
-
-def stats_table(groups):
-    """Mean image statistics per group, and the relative change against random samples (in %)."""
-    rows = {name: metrics.image_statistics(x).mean() for name, x in groups.items()}
-    table = pd.DataFrame(rows).T
-    rel = 100 * (table / table.loc["random samples"] - 1)
-    return table.join(rel.add_suffix(" Δ%")).round(4)
+    return explore.draw(prior, n, D, seed, offset)
 
 # %% [markdown]
 # ## 2-point interpolation (paper Figure 4)
@@ -123,7 +114,7 @@ for prior in PRIORS:
     z = draw(prior, 1500, offset=3)
     mids = explore.midpoints(torch.stack([z[:500], z[500:1000]]), prior)
     groups = {"random samples": decode(prior, z[1000:])} | {f"{m} midpoint": decode(prior, v) for m, v in mids.items()}
-    study.save_table(stats_table(groups), f"interp2_stats_{prior}", caption=(
+    study.save_table(metrics.statistics_table(groups), f"interp2_stats_{prior}", caption=(
         f"Image statistics of 500 random samples and 500 midpoints of each kind, {prior} prior, `{dataset}` "
         "(Δ%: relative to random samples)."))
 
@@ -144,7 +135,7 @@ centre = explore.bilinear_weights(0.5, 0.5)
 y = torch.tensor([[-1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0]])
 print("centre weights:", centre)
 for prior in PRIORS:
-    mapped = ops.match(y, centre, prior)
+    mapped = matching.match(y, centre, prior)
     print(f"{prior:>8s}: T(y) =", " ".join(f"{v:+.4f}" for v in mapped[0].tolist()))
 
 # %%

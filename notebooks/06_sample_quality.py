@@ -35,14 +35,15 @@ dataset = "synthetic"  # synthetic | mnist | lfw | celeba | lsun | lld
 # %%
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 import torch
 
 import otlatent
-from otlatent import classifier, explore, metrics, train
+from otlatent import explore, metrics, trained
 from otlatent.data import to_uint8
+from otlatent.plots import images as implots
 from otlatent.plots import method_color
 
 study = otlatent.start("06_sample_quality", preset=preset, seed=seed, dataset=dataset)
@@ -113,7 +114,7 @@ else:
 # cached under the data root.
 
 # %%
-clf, reference_u8 = classifier.classifier_for(study)
+clf, reference_u8 = trained.classifier_for(study)
 LABELLED = clf.config.task == "labels"
 print(f"classifier: task {clf.config.task!r}, {clf.config.num_classes} classes, width {clf.config.width}, "
       f"{clf.config.epochs} epochs on {clf.n_train_used:,} real images, trained in {clf.seconds:.0f} s")
@@ -129,8 +130,7 @@ assert clf.test_accuracy > 1 / clf.config.num_classes, "the classifier must beat
 # %%
 fig, ax = plt.subplots(figsize=(5, 2.6))
 loss = np.asarray(clf.history["loss"])
-w = max(1, len(loss) // 50)
-ax.plot(np.convolve(loss, np.ones(w) / w, mode="valid"), color="#4d4d4d")
+ax.plot(implots.moving_average(loss, max(1, len(loss) // 50)), color="#4d4d4d")
 ax.set(xlabel="iteration", ylabel="cross-entropy (running mean)", title=f"{dataset}: {clf.config.task} classifier")
 study.savefig(fig, "classifier_loss", caption=(
     f"Training loss of the scoring classifier on `{dataset}` (test accuracy {clf.test_accuracy:.3f})."))
@@ -147,19 +147,17 @@ study.savefig(fig, "classifier_loss", caption=(
 #   (SLERP has no 4-point midpoint; the paper has no SLERP row either).
 
 # %%
-runs = {p: train.dcgan_for(study, p, progress=False) for p in PRIORS}
-SETS = ("random samples", "2-point linear", "2-point slerp", "2-point matched", "4-point linear", "4-point matched")
+runs = {p: trained.dcgan_for(study, p, progress=False) for p in PRIORS}
+SETS = ("random samples",) + explore.MIDPOINT_SETS
 n = cfg.n_score
 
 
 def sample_sets(prior):
     """uint8 images of every set for one generator (independent latents per group, seeded)."""
     run = runs[prior]
-    draw = lambda k, offset: run.prior.sample(k, D, seed=seed * 1000 + offset, device="cpu")  # noqa: E731
-    two = explore.midpoints(draw(2 * n, 1).reshape(2, n, D), prior)
-    four = explore.midpoints(draw(4 * n, 2).reshape(4, n, D), prior)
-    latents = {"random samples": draw(n, 3), "2-point linear": two["linear"], "2-point slerp": two["slerp"],
-               "2-point matched": two["matched"], "4-point linear": four["linear"], "4-point matched": four["matched"]}
+    latents = explore.midpoint_sets(explore.draw(prior, 2 * n, D, seed, 1).reshape(2, n, D),
+                                    explore.draw(prior, 4 * n, D, seed, 2).reshape(4, n, D), prior,
+                                    random=explore.draw(prior, n, D, seed, 3))
     return {name: to_uint8(run.generate(latents[name])) for name in SETS}
 
 

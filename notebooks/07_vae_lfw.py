@@ -43,7 +43,7 @@ import torch
 from torchvision.transforms.v2.functional import resize
 
 import otlatent
-from otlatent import classifier, explore, metrics, vae
+from otlatent import explore, metrics, posterior, trained
 from otlatent.data import to_uint8
 from otlatent.plots import images as implots
 from otlatent.plots import latent as latplots
@@ -57,12 +57,12 @@ PRIOR = "gaussian"  # a VAE's prior is N(0, I)
 # ## The data
 #
 # LFW deep-funneled (Huang et al., 2012): 13,233 aligned photographs of 5,749 people, 250×250 px. We keep the
-# central 150×150 px (the face) and resize to 45×45, as in the seed report. `vae.vae_images_for` holds out the
+# central 150×150 px (the face) and resize to 45×45, as in the seed report. `trained.vae_images_for` holds out the
 # **last** `cfg.vae_test` images in file order; the files are sorted by person, so the held-out faces belong to
 # people the VAE never sees in training. Everything below that says "held-out" uses only them.
 
 # %%
-train_images, test_images = vae.vae_images_for(study)
+train_images, test_images = trained.vae_images_for(study)
 x_test = test_images.images
 print(f"{len(train_images):,} training and {len(test_images):,} held-out images of shape {train_images.shape} "
       f"from {train_images.source}")
@@ -96,7 +96,7 @@ study.savefig(fig, "data", caption=f"`{dataset}` at {cfg.vae_resolution} px: tra
 
 # %%
 t0 = time.monotonic()
-run = vae.vae_for(study, train_images)
+run = trained.vae_for(study, train_images)
 print(run.model)
 n_params = sum(p.numel() for p in run.model.parameters())
 print(f"{n_params:,} parameters; {run.iteration:,} iterations of {run.config.batch_size} "
@@ -191,7 +191,7 @@ study.savefig(fig, "prior_samples", caption="64 decoded prior samples.")
 # $d(d+1)/4n \approx 2.5$ nats.
 
 # %%
-agg = vae.aggregate_posterior(mu_test, logvar_test)
+agg = posterior.aggregate_posterior(mu_test, logvar_test)
 order = np.argsort(-agg["var_means"])
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
 k = np.arange(1, run.config.nz + 1)
@@ -359,7 +359,7 @@ study.savefig(fig, "interp4_faces", caption="4-point interpolation between four 
 # ## Measuring the difference
 #
 # As in notebook 06, the images are scored in the feature space of the small CNN trained on the dataset
-# (`classifier.classifier_for`: a rotation predictor for LFW; labels for `synthetic`), after resizing to its
+# (`trained.classifier_for`: a rotation predictor for LFW; labels for `synthetic`), after resizing to its
 # resolution. The real reference set of FID and KID is half of the held-out people (every other person), resized
 # the same way; the encoded faces below come from the *other* half, so that no face is both reference and source of
 # a scored image. Two families:
@@ -374,7 +374,7 @@ study.savefig(fig, "interp4_faces", caption="4-point interpolation between four 
 # against the family's baseline and `*` where a Holm-adjusted permutation test rejects equality at 5%.
 
 # %%
-clf, _ = classifier.classifier_for(study, progress=False)
+clf, _ = trained.classifier_for(study, progress=False)
 side = clf.config.resolution
 
 
@@ -391,9 +391,7 @@ print(f"FID/KID reference: {int(is_ref.sum())} held-out faces; encoded-face sets
       "other people")
 n_prior = cfg.n_score
 zp = torch.randn(7, n_prior, run.config.nz, generator=torch.Generator().manual_seed(seed + 3))
-two, four = explore.midpoints(zp[:2], PRIOR), explore.midpoints(zp[2:6], PRIOR)
-prior_sets = {"random samples": zp[6], "2-point linear": two["linear"], "2-point slerp": two["slerp"],
-              "2-point matched": two["matched"], "4-point linear": four["linear"], "4-point matched": four["matched"]}
+prior_sets = explore.midpoint_sets(zp[:2], zp[2:6], PRIOR, random=zp[6])
 quad = torch.stack([torch.randperm(len(mu_enc), generator=g) for _ in range(4)])
 quad = quad[:, [len(set(col.tolist())) == 4 for col in quad.T]]  # four different faces per midpoint
 two_e, four_e = explore.midpoints(mu_enc[quad[:2]], PRIOR), explore.midpoints(mu_enc[quad], PRIOR)
@@ -497,7 +495,7 @@ study.save_claims()
 # ## Exercises
 #
 # 1. Replace the rescaling by a map onto the *empirical* marginals of the encoder means (a component-wise
-#    `otlatent.ot` monotone map per dimension). Does it change the encoded-faces table?
+#    `otlatent.transport1d.monotone_map` per dimension). Does it change the encoded-faces table?
 # 2. Train with a fixed scale $s = 0.1$ (`VAEConfig(sigma=0.1, learn_sigma=False)`). How do the KL, the number of
 #    active dimensions and the reconstructions change?
 # 3. Interpolate between posterior *samples* $z \sim q(z \mid x)$ instead of means. Which matching is right then?

@@ -44,7 +44,8 @@ import seaborn as sns
 import torch
 
 import otlatent
-from otlatent import corruptions, explore, metrics, ops, vae
+from otlatent import corruptions, map_reconstruction, matching, metrics, trained
+from otlatent import operations as ops
 from otlatent.plots import images as implots
 from otlatent.plots import method_color
 
@@ -63,8 +64,8 @@ PRIOR = "gaussian"
 # bootstrap).
 
 # %%
-train_images, test_images = vae.vae_images_for(study)
-run = vae.vae_for(study, train_images)
+train_images, test_images = trained.vae_images_for(study)
+run = trained.vae_for(study, train_images)
 pick = np.sort(np.random.default_rng(seed).choice(len(test_images), min(cfg.n_recon, len(test_images)),
                                                   replace=False))
 x = test_images.images[pick]
@@ -139,11 +140,11 @@ def reconstructions(name, severity):
     b = corruptions.corrupt(name, x, severity, seed=seed + 1)
     mu_a, mu_b = run.encode(a.images)[0], run.encode(b.images)[0]
     sigma = float(np.hypot(s, a.noise_sigma))
-    z_map, e_map = vae.map_latents(run.model.decode, a.images, mu_a, sigma, a.mask, steps=MAP_STEPS)
+    z_map, e_map = map_reconstruction.map_latents(run.model.decode, a.images, mu_a, sigma, a.mask, steps=MAP_STEPS)
     latents = {"encode–decode": mu_a, "midpoint, linear": ops.lerp(mu_a, mu_b, 0.5),
-               "midpoint, matched": ops.matched_lerp(mu_a, mu_b, 0.5, PRIOR), "MAP": z_map}
+               "midpoint, matched": matching.matched_lerp(mu_a, mu_b, 0.5, PRIOR), "MAP": z_map}
     if not a.mask.all():  # under noise every pixel is observed: MAP already uses them all
-        latents["MAP, no mask"] = vae.map_latents(run.model.decode, a.images, mu_a, sigma, None, steps=MAP_STEPS)[0]
+        latents["MAP, no mask"] = map_reconstruction.map_latents(run.model.decode, a.images, mu_a, sigma, None, steps=MAP_STEPS)[0]
     cos = torch.nn.functional.cosine_similarity
     dist = {m: float((latents[m] - mu_clean).norm(dim=1).mean()) for m in ("midpoint, linear", "midpoint, matched")}
     info = dict(corruption=name, severity=severity, intact=a.intact_fraction,
@@ -381,6 +382,6 @@ for name in SEV:
 # 4. With more steps the latent keeps lowering the energy, which rewards fitting the observed pixels; under noise
 #    that means fitting the noise once the face is matched, and PSNR against the clean image can peak and then fall
 #    slowly. The prior term limits the drift; early stopping is the usual extra regulariser. Record
-#    `metrics.reconstruction_quality` every 25 steps (call `vae.map_latents` with `steps=25` repeatedly, restarting
+#    `metrics.reconstruction_quality` every 25 steps (call `map_reconstruction.map_latents` with `steps=25` repeatedly, restarting
 #    from the last latents; this restarts Adam's moment estimates each time, close to but not the same as one run) to
 #    see where the peak lies.

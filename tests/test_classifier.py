@@ -1,4 +1,5 @@
 """The small CNN that scores samples: architecture, seeded cached training, the torch-fidelity extractor."""
+
 import numpy as np
 import pytest
 import torch
@@ -55,8 +56,20 @@ def _arrow_images(n, seed):
 
 
 def _config(**kw):
-    base = dict(dataset="synthetic", num_classes=3, nc=3, resolution=16, width=4, epochs=4, batch_size=32, lr=1e-2,
-                n_train=600, n_test=200, seed=0, preset="smoke")
+    base = dict(
+        dataset="synthetic",
+        num_classes=3,
+        nc=3,
+        resolution=16,
+        width=4,
+        epochs=4,
+        batch_size=32,
+        lr=1e-2,
+        n_train=600,
+        n_test=200,
+        seed=0,
+        preset="smoke",
+    )
     return C.ClassifierConfig(**{**base, **kw})
 
 
@@ -106,16 +119,34 @@ def test_classifier_is_a_torch_fidelity_feature_extractor(trained):
     fake = x[g.permutation(len(x))[:300]].copy()
     fake[:150] = fake[:150] // 2  # darker images: further from the reference
     reference = x[:250]
-    out = metrics.fidelity_metrics(fake, reference, feature_extractor=C.FIDELITY_NAME, weights_path=run.path,
-                                   isc=True, fid=True, kid=True, splits=3, kid_subsets=10, kid_subset_size=200)
+    out = metrics.fidelity_metrics(
+        fake,
+        reference,
+        feature_extractor=C.FIDELITY_NAME,
+        weights_path=run.path,
+        isc=True,
+        fid=True,
+        kid=True,
+        splits=3,
+        kid_subsets=10,
+        kid_subset_size=200,
+    )
     f, r = run.features(fake), run.features(reference)
     isc = metrics.inception_score(logits=f["logits"], splits=3)
     np.testing.assert_allclose(out["inception_score_mean"], isc["mean"], rtol=1e-5)
-    np.testing.assert_allclose(out["frechet_inception_distance"], metrics.frechet_distance(f["pool"], r["pool"]),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        out["frechet_inception_distance"], metrics.frechet_distance(f["pool"], r["pool"]), rtol=1e-4
+    )
     kid = metrics.kernel_distance(f["pool"], r["pool"], subsets=10, subset_size=200)
     np.testing.assert_allclose(out["kernel_inception_distance_mean"], kid["mean"], rtol=1e-4)
     assert 1 <= isc["mean"] <= 3
     with pytest.raises(ValueError, match="weights_path"):
-        torch_fidelity.calculate_metrics(input1=metrics.U8Images(fake), isc=True, feature_extractor=C.FIDELITY_NAME,
-                                         cuda=False, verbose=False, cache=False, save_cpu_ram=True)
+        torch_fidelity.calculate_metrics(
+            input1=metrics.U8Images(fake),
+            isc=True,
+            feature_extractor=C.FIDELITY_NAME,
+            cuda=False,
+            verbose=False,
+            cache=False,
+            save_cpu_ram=True,
+        )

@@ -1,4 +1,5 @@
 """Corruptions: what each changes (and leaves alone), its severity, seeding and errors."""
+
 import numpy as np
 import pytest
 import torch
@@ -44,7 +45,7 @@ def test_channel_permutation_permutes_each_pixel(x):
 
 def test_block_is_one_square(x):
     c = block_occlusion(x, 0.4, seed=5)
-    for m in (~c.mask[:, 0]):
+    for m in ~c.mask[:, 0]:
         rows, cols = m.any(1).nonzero().flatten(), m.any(0).nonzero().flatten()
         assert len(rows) == len(cols) == 8 and m.sum() == 64
         assert rows.max() - rows.min() == 7 and cols.max() - cols.min() == 7

@@ -1,4 +1,5 @@
 """Dataset loaders, each on a tiny fixture written in the dataset's real file format."""
+
 import gzip
 import io
 import struct
@@ -53,8 +54,13 @@ def test_synthetic_renders_consistently_across_resolutions():
 
 
 def test_missing_dataset_names_path_and_how_to_get_it(tmp_path):
-    for name, hint in [("lfw", "lfw-deepfunneled"), ("celeba", "img_align_celeba"), ("lsun", "fyu/lsun"),
-                       ("lld", "LLD-icon.hdf5"), ("mnist", "mnist")]:
+    for name, hint in [
+        ("lfw", "lfw-deepfunneled"),
+        ("celeba", "img_align_celeba"),
+        ("lsun", "fyu/lsun"),
+        ("lld", "LLD-icon.hdf5"),
+        ("mnist", "mnist"),
+    ]:
         with pytest.raises(data.DatasetNotFoundError, match=hint) as info:
             data.load(name, root=tmp_path)
         assert str(tmp_path) in str(info.value)
@@ -145,7 +151,8 @@ def test_celeba_folder_and_partition(tmp_path):
     for i in range(4):
         (folder / f"{i + 1:06d}.jpg").write_bytes(_jpeg((60 * i, 50, 50), (178, 218)))
     (tmp_path / "celeba" / "list_eval_partition.txt").write_text(
-        "000001.jpg 0\n000002.jpg 0\n000003.jpg 1\n000004.jpg 2\n")
+        "000001.jpg 0\n000002.jpg 0\n000003.jpg 1\n000004.jpg 2\n"
+    )
     assert len(data.load("celeba", resolution=64, root=tmp_path, cache=False)) == 4
     train = data.load("celeba", resolution=64, root=tmp_path, split="train", cache=False)
     assert train.images_u8.shape == (2, 3, 64, 64)

@@ -1,4 +1,5 @@
 """DCGAN architecture and the resumable training loop (smoke sizes)."""
+
 import numpy as np
 import pytest
 import torch
@@ -25,8 +26,16 @@ def test_shapes_and_init(resolution):
 
 
 def _config(**kw):
-    base = dict(dataset="synthetic", prior="uniform", resolution=32, width=8, batch_size=16, iterations=12,
-                seed=3, preset="smoke")
+    base = dict(
+        dataset="synthetic",
+        prior="uniform",
+        resolution=32,
+        width=8,
+        batch_size=16,
+        iterations=12,
+        seed=3,
+        preset="smoke",
+    )
     return GANConfig(**{**base, **kw})
 
 
@@ -92,8 +101,8 @@ def test_bad_config_and_shapes(images, tmp_path):
 
 
 def test_calibrated_batchnorm_matches_batch_statistics():
-    from otlatent.priors import get_prior
     from otlatent.dcgan import calibrate_batchnorm
+    from otlatent.priors import get_prior
 
     torch.manual_seed(0)
     G = Generator(nz=100, nc=3, width=8, resolution=32)

@@ -1,4 +1,5 @@
 """Sample-quality scores against independent references: torch-fidelity's own functions, scipy, closed forms."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +18,7 @@ from otlatent.data import to_unit
 @pytest.fixture(autouse=True)
 def no_downloads(monkeypatch):
     """Any attempt to fetch weights from the network fails the test."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("a test tried to download weights")
 
@@ -100,8 +102,11 @@ def test_inception_status_finds_local_weights(tmp_path, monkeypatch, where):
     monkeypatch.setenv("OTLATENT_DATA", str(tmp_path / "data"))
     monkeypatch.delenv("OTLATENT_INCEPTION_WEIGHTS", raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    path = {"env": tmp_path / "w.pth", "data_root": tmp_path / "data" / "weights" / metrics.INCEPTION_WEIGHTS_FILE,
-            "hub": tmp_path / "hub" / "checkpoints" / metrics.INCEPTION_WEIGHTS_FILE}[where]
+    path = {
+        "env": tmp_path / "w.pth",
+        "data_root": tmp_path / "data" / "weights" / metrics.INCEPTION_WEIGHTS_FILE,
+        "hub": tmp_path / "hub" / "checkpoints" / metrics.INCEPTION_WEIGHTS_FILE,
+    }[where]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"x")
     if where == "env":
@@ -156,14 +161,25 @@ def test_fidelity_metrics_with_a_stand_in_extractor(stand_in):
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (240, 3, 8, 8), dtype=torch.uint8, generator=g)
     reference = torch.randint(0, 200, (180, 3, 8, 8), dtype=torch.uint8, generator=g)
-    out = metrics.fidelity_metrics(images, reference, feature_extractor="test-stand-in", isc=True, fid=True, kid=True,
-                                   splits=4, kid_subsets=5, kid_subset_size=100, batch_size=64)
+    out = metrics.fidelity_metrics(
+        images,
+        reference,
+        feature_extractor="test-stand-in",
+        isc=True,
+        fid=True,
+        kid=True,
+        splits=4,
+        kid_subsets=5,
+        kid_subset_size=100,
+        batch_size=64,
+    )
     f, r = stand_in.features(images), stand_in.features(reference)
     isc = metrics.inception_score(logits=f["logits"], splits=4)
     np.testing.assert_allclose(out["inception_score_mean"], isc["mean"], rtol=1e-5)
     np.testing.assert_allclose(out["inception_score_std"], isc["std"], rtol=1e-4)
-    np.testing.assert_allclose(out["frechet_inception_distance"], metrics.frechet_distance(f["pool"], r["pool"]),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        out["frechet_inception_distance"], metrics.frechet_distance(f["pool"], r["pool"]), rtol=1e-4
+    )
     kid = metrics.kernel_distance(f["pool"], r["pool"], subsets=5, subset_size=100)
     np.testing.assert_allclose(out["kernel_inception_distance_mean"], kid["mean"], rtol=1e-4, atol=1e-9)
 
@@ -191,8 +207,12 @@ def test_frechet_distance_against_scipy_sqrtm():
     a = g.normal(size=(400, 5)) @ g.normal(size=(5, 5))
     b = g.normal(size=(300, 5)) * 1.5 + 0.3
     s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    expected = (np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(s1) + np.trace(s2)
-                - 2 * np.trace(scipy.linalg.sqrtm(s1 @ s2)).real)
+    expected = (
+        np.sum((a.mean(0) - b.mean(0)) ** 2)
+        + np.trace(s1)
+        + np.trace(s2)
+        - 2 * np.trace(scipy.linalg.sqrtm(s1 @ s2)).real
+    )
     np.testing.assert_allclose(metrics.frechet_distance(a, b), expected, rtol=1e-8)
     assert abs(metrics.frechet_distance(a, a)) < 1e-8
     np.testing.assert_allclose(metrics.distances.fid_from_stats(a.mean(0), s1, b.mean(0), s2), expected, rtol=1e-8)
@@ -207,8 +227,11 @@ def _mmd2_loops(x, y):
     k = lambda u, v: (u @ v.T / d + 1) ** 3  # noqa: E731
     m, n = len(x), len(y)
     kxx, kyy = k(x, x), k(y, y)
-    return ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-            - 2 * k(x, y).sum() / (m * n))
+    return (
+        (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+        + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+        - 2 * k(x, y).sum() / (m * n)
+    )
 
 
 def test_kernel_distance_and_mmd_against_explicit_sums():
@@ -230,8 +253,9 @@ def test_kid_permutation_test_observed_difference_and_power():
     np.testing.assert_allclose(out["diff"], _mmd2_loops(b, ref) - _mmd2_loops(a, ref), rtol=1e-9)
     assert out["p"] == pytest.approx(1 / 100)  # a shift of one standard deviation beats every relabelling
     # each relabelling's statistic is the same difference for the relabelled sets
-    null_again = metrics.permutation_test(torch.as_tensor(a), torch.as_tensor(b),
-                                          lambda s: metrics.mmd2_unbiased(s, ref), n_perm=5, seed=3)
+    null_again = metrics.permutation_test(
+        torch.as_tensor(a), torch.as_tensor(b), lambda s: metrics.mmd2_unbiased(s, ref), n_perm=5, seed=3
+    )
     assert len(null_again["null"]) == 5
     np.testing.assert_allclose(null_again["diff"], out["diff"], rtol=1e-9)
 
@@ -242,8 +266,9 @@ def test_kid_permutation_test_observed_difference_and_power():
 def test_permutation_test_against_scipy_exact():
     x = np.array([1.1, 2.3, 0.4, 1.9, 2.8, 1.5])
     y = np.array([2.0, 3.1, 2.7, 1.2, 3.9, 2.6])
-    exact = scipy.stats.permutation_test((x, y), lambda a, b: np.mean(b) - np.mean(a), n_resamples=np.inf,
-                                         alternative="two-sided").pvalue
+    exact = scipy.stats.permutation_test(
+        (x, y), lambda a, b: np.mean(b) - np.mean(a), n_resamples=np.inf, alternative="two-sided"
+    ).pvalue
     n_perm = 4000
     ours = metrics.permutation_test(x, y, lambda s: float(s.mean()), n_perm=n_perm, seed=0)
     assert ours["diff"] == pytest.approx(y.mean() - x.mean())
@@ -254,8 +279,9 @@ def test_permutation_test_against_scipy_exact():
 def test_bootstrap_ci_against_scipy():
     x = np.random.default_rng(4).exponential(size=400)
     ours = metrics.bootstrap_ci(x, lambda s: float(s.mean()), n_boot=2000, seed=1)
-    ref = scipy.stats.bootstrap((x,), np.mean, n_resamples=2000, method="percentile", confidence_level=0.95,
-                                random_state=2).confidence_interval
+    ref = scipy.stats.bootstrap(
+        (x,), np.mean, n_resamples=2000, method="percentile", confidence_level=0.95, random_state=2
+    ).confidence_interval
     # each 2.5%/97.5% quantile of 2000 resampled means has Monte Carlo sd about 0.06 standard errors of the
     # mean (sqrt(q(1 - q) / B) / phi(1.96)); the two intervals differ by less than 4 x sqrt(2) x that
     sem = x.std(ddof=1) / np.sqrt(len(x))
@@ -296,20 +322,23 @@ def test_score_sets_table():
         row = t[(t.set == "random") & (t.score == score)].iloc[0]
         assert row.ci_low <= row.value <= row.ci_high or score == "FID"  # FID's bootstrap is biased upwards
     isc = metrics.inception_score(logits=sets["worse"]["logits"], splits=4)
-    assert worse.loc["IS", "value"] == pytest.approx(isc["mean"]) and worse.loc["IS", "std"] == pytest.approx(isc["std"])
+    assert worse.loc["IS", "value"] == pytest.approx(isc["mean"]) and worse.loc["IS", "std"] == pytest.approx(
+        isc["std"]
+    )
 
 
 def test_compare_statistics_detects_blur():
     g = torch.Generator().manual_seed(0)
-    sharp = (torch.rand(80, 3, 16, 16, generator=g) * 2 - 1)
-    other = (torch.rand(80, 3, 16, 16, generator=g) * 2 - 1)
+    sharp = torch.rand(80, 3, 16, 16, generator=g) * 2 - 1
+    other = torch.rand(80, 3, 16, 16, generator=g) * 2 - 1
     blurred = torch.nn.functional.avg_pool2d(other, 3, 1, 1)
     t = metrics.compare_statistics({"random": sharp, "same": other, "blurred": blurred})
     assert set(t.score) == {"saturation", "contrast", "sharpness"}
     s = t[t.score == "sharpness"].set_index("set")
     stats = {n: metrics.image_statistics(x)["sharpness"] for n, x in [("random", sharp), ("blurred", blurred)]}
     assert s.loc["blurred", "p_value"] == pytest.approx(
-        scipy.stats.mannwhitneyu(stats["blurred"], stats["random"]).pvalue)
+        scipy.stats.mannwhitneyu(stats["blurred"], stats["random"]).pvalue
+    )
     assert s.loc["blurred", "rel_change_pct"] < -50 and s.loc["blurred", "p_value"] < 1e-10
     grey = metrics.compare_statistics({"a": sharp[:, :1], "b": other[:, :1]})
     assert "saturation" not in set(grey.score)
@@ -318,18 +347,65 @@ def test_compare_statistics_detects_blur():
 def _long():
     import pandas as pd
 
-    return pd.DataFrame([
-        dict(set="random", score="IS", value=3.0, std=0.1, ci_low=2.9, ci_high=3.1, rel_change_pct=0.0, p_value=np.nan,
-             p_holm=np.nan),
-        dict(set="lin", score="IS", value=2.4, std=0.1, ci_low=2.3, ci_high=2.5, rel_change_pct=-20.0, p_value=0.001,
-             p_holm=0.002),
-        dict(set="mat", score="IS", value=3.03, std=0.1, ci_low=2.9, ci_high=3.1, rel_change_pct=1.0, p_value=0.6,
-             p_holm=0.6),
-        dict(set="lin", score="FID", value=9.0, std=np.nan, ci_low=8.0, ci_high=10.0, rel_change_pct=-5.0,
-             p_value=0.001, p_holm=0.002),
-        dict(set="mat", score="FID", value=9.0, std=np.nan, ci_low=8.0, ci_high=10.0, rel_change_pct=30.0,
-             p_value=0.03, p_holm=0.06),
-    ])
+    return pd.DataFrame(
+        [
+            dict(
+                set="random",
+                score="IS",
+                value=3.0,
+                std=0.1,
+                ci_low=2.9,
+                ci_high=3.1,
+                rel_change_pct=0.0,
+                p_value=np.nan,
+                p_holm=np.nan,
+            ),
+            dict(
+                set="lin",
+                score="IS",
+                value=2.4,
+                std=0.1,
+                ci_low=2.3,
+                ci_high=2.5,
+                rel_change_pct=-20.0,
+                p_value=0.001,
+                p_holm=0.002,
+            ),
+            dict(
+                set="mat",
+                score="IS",
+                value=3.03,
+                std=0.1,
+                ci_low=2.9,
+                ci_high=3.1,
+                rel_change_pct=1.0,
+                p_value=0.6,
+                p_holm=0.6,
+            ),
+            dict(
+                set="lin",
+                score="FID",
+                value=9.0,
+                std=np.nan,
+                ci_low=8.0,
+                ci_high=10.0,
+                rel_change_pct=-5.0,
+                p_value=0.001,
+                p_holm=0.002,
+            ),
+            dict(
+                set="mat",
+                score="FID",
+                value=9.0,
+                std=np.nan,
+                ci_low=8.0,
+                ci_high=10.0,
+                rel_change_pct=30.0,
+                p_value=0.03,
+                p_holm=0.06,
+            ),
+        ]
+    )
 
 
 def test_paper_style_table_and_verdicts():
@@ -385,7 +461,7 @@ def test_reconstruction_quality_closed_forms():
     # float32 cancellation in the local variances costs up to ~3e-4 relative on flat images
     a, b = 0.3, 0.7
     const = metrics.reconstruction_quality(torch.full((1, 1, 16, 16), 2 * a - 1), torch.full((1, 1, 16, 16), 2 * b - 1))
-    c1 = 0.01 ** 2
+    c1 = 0.01**2
     assert const["ssim"][0] == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-3)
     more = metrics.reconstruction_quality(clean, (clean + 0.3 * torch.randn(clean.shape, generator=g)).clamp(-1, 1))
     assert (more["ssim"] < q["ssim"]).all() and (more["psnr"] < q["psnr"]).all()

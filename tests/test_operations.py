@@ -1,11 +1,13 @@
 """Latent operations and their matched versions (otlatent.ops)."""
+
 import math
 
 import numpy as np
 import pytest
 import scipy.stats as st
 import torch
-from hypothesis import given, settings, strategies as hs
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
 from otlatent import matching
 from otlatent import operations as ops
@@ -29,7 +31,11 @@ def _cases(prior, seed=0):
     return [
         ("lerp t=0.5", ops.lerp(z1, z2, 0.5), matching.matched_lerp(z1, z2, 0.5, prior)),
         ("lerp t=0.25", ops.lerp(z1, z2, 0.25), matching.matched_lerp(z1, z2, 0.25, prior)),
-        ("4-point", ops.n_point([z1, z2, z3, z4], [0.25] * 4), matching.matched_n_point([z1, z2, z3, z4], [0.25] * 4, prior)),
+        (
+            "4-point",
+            ops.n_point([z1, z2, z3, z4], [0.25] * 4),
+            matching.matched_n_point([z1, z2, z3, z4], [0.25] * 4, prior),
+        ),
         ("vicinity", ops.vicinity(z1, z2, EPS), matching.matched_vicinity(z1, z2, EPS, prior)),
         ("analogy", ops.analogy(z1, z2, z3), matching.matched_analogy(z1, z2, z3, prior)),
         ("random walk step 20", walk[-1], mwalk[-1]),
@@ -63,9 +69,13 @@ def test_gaussian_matched_formulas_of_the_paper():
     g = Gaussian()
     z1, z2, z3 = (g.sample(7, 5, seed=i) for i in range(3))
     t = 0.3
-    np.testing.assert_allclose(matching.matched_lerp(z1, z2, t, g), ((1 - t) * z1 + t * z2) / math.sqrt(t * t + (1 - t) ** 2))
-    np.testing.assert_allclose(matching.matched_n_point([z1, z2, z3], [0.2, 0.3, 0.5], g),
-                               (0.2 * z1 + 0.3 * z2 + 0.5 * z3) / math.sqrt(0.04 + 0.09 + 0.25))
+    np.testing.assert_allclose(
+        matching.matched_lerp(z1, z2, t, g), ((1 - t) * z1 + t * z2) / math.sqrt(t * t + (1 - t) ** 2)
+    )
+    np.testing.assert_allclose(
+        matching.matched_n_point([z1, z2, z3], [0.2, 0.3, 0.5], g),
+        (0.2 * z1 + 0.3 * z2 + 0.5 * z3) / math.sqrt(0.04 + 0.09 + 0.25),
+    )
     np.testing.assert_allclose(matching.matched_vicinity(z1, z2, 0.5, g), (z1 + 0.5 * z2) / math.sqrt(1.25))
     np.testing.assert_allclose(matching.matched_analogy(z1, z2, z3, g), (z3 + z2 - z1) / math.sqrt(3))
     steps = np.stack([z2, z3])
@@ -153,10 +163,17 @@ def test_type_dtype_device_and_batch_shape_are_kept(prior, kind):
         dev = "cuda" if kind == "cuda" else "cpu"
         z = [torch.tensor(x, dtype=torch.float64 if kind == "torch64" else torch.float32, device=dev) for x in z]
     steps = np.stack(z[:3]) if kind.startswith("np") else torch.stack(z[:3])
-    outs = [ops.lerp(z[0], z[1], 0.3), ops.slerp(z[0], z[1], 0.3), ops.n_point(z, [0.25] * 4),
-            ops.vicinity(z[0], z[1], 0.5), ops.analogy(*z[:3]),
-            matching.matched_lerp(z[0], z[1], 0.3, prior), matching.matched_n_point(z, [0.25] * 4, prior),
-            matching.matched_vicinity(z[0], z[1], 0.5, prior), matching.matched_analogy(*z[:3], prior)]
+    outs = [
+        ops.lerp(z[0], z[1], 0.3),
+        ops.slerp(z[0], z[1], 0.3),
+        ops.n_point(z, [0.25] * 4),
+        ops.vicinity(z[0], z[1], 0.5),
+        ops.analogy(*z[:3]),
+        matching.matched_lerp(z[0], z[1], 0.3, prior),
+        matching.matched_n_point(z, [0.25] * 4, prior),
+        matching.matched_vicinity(z[0], z[1], 0.5, prior),
+        matching.matched_analogy(*z[:3], prior),
+    ]
     for out in outs:
         assert type(out) is type(z[0]) and out.dtype == z[0].dtype and tuple(out.shape) == shape
         if not kind.startswith("np"):
@@ -185,25 +202,28 @@ def test_vicinity_broadcasts_k_samples_around_z():
 
 
 # ---------------------------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("call, match", [
-    (lambda z: ops.n_point([z, z], [0.5, 0.6]), "sum to 1"),
-    (lambda z: matching.matched_n_point([z, z], [0.3, 0.3], "gaussian"), "sum to 1"),
-    (lambda z: ops.n_point([z, z], [1.5, -0.5]), "non-negative"),
-    (lambda z: ops.n_point([z, z], [1.0]), "shape mismatch"),
-    (lambda z: ops.lerp(z, z, 1.5), r"t must lie in \[0, 1\]"),
-    (lambda z: ops.slerp(z, z, -0.1), r"t must lie in \[0, 1\]"),
-    (lambda z: matching.matched_lerp(z, z, float("nan"), "uniform"), "finite"),
-    (lambda z: ops.vicinity(z, z, -0.1), "eps must be >= 0"),
-    (lambda z: matching.matched_random_walk(z, np.stack([z]), -1, "uniform"), "eps must be >= 0"),
-    (lambda z: ops.lerp(z, z[:, :3], 0.5), "shape mismatch"),
-    (lambda z: ops.analogy(z, z, z[:1]), "shape mismatch"),
-    (lambda z: ops.vicinity(z, z[:, :2], 0.5), "shape mismatch"),
-    (lambda z: ops.random_walk(z, z, 0.5), "shape mismatch"),
-    (lambda z: matching.matched_lerp(z, z, 0.5, "cauchy"), "unknown prior 'cauchy'"),
-    (lambda z: ops.lerp(z, torch.tensor(z), 0.5), "mix of NumPy arrays and torch tensors"),
-    (lambda z: matching.match(z, [0.0, 0.0], "gaussian"), "non-zero"),
-    (lambda z: ops.lerp(z, z, "half"), "real scalar"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda z: ops.n_point([z, z], [0.5, 0.6]), "sum to 1"),
+        (lambda z: matching.matched_n_point([z, z], [0.3, 0.3], "gaussian"), "sum to 1"),
+        (lambda z: ops.n_point([z, z], [1.5, -0.5]), "non-negative"),
+        (lambda z: ops.n_point([z, z], [1.0]), "shape mismatch"),
+        (lambda z: ops.lerp(z, z, 1.5), r"t must lie in \[0, 1\]"),
+        (lambda z: ops.slerp(z, z, -0.1), r"t must lie in \[0, 1\]"),
+        (lambda z: matching.matched_lerp(z, z, float("nan"), "uniform"), "finite"),
+        (lambda z: ops.vicinity(z, z, -0.1), "eps must be >= 0"),
+        (lambda z: matching.matched_random_walk(z, np.stack([z]), -1, "uniform"), "eps must be >= 0"),
+        (lambda z: ops.lerp(z, z[:, :3], 0.5), "shape mismatch"),
+        (lambda z: ops.analogy(z, z, z[:1]), "shape mismatch"),
+        (lambda z: ops.vicinity(z, z[:, :2], 0.5), "shape mismatch"),
+        (lambda z: ops.random_walk(z, z, 0.5), "shape mismatch"),
+        (lambda z: matching.matched_lerp(z, z, 0.5, "cauchy"), "unknown prior 'cauchy'"),
+        (lambda z: ops.lerp(z, torch.tensor(z), 0.5), "mix of NumPy arrays and torch tensors"),
+        (lambda z: matching.match(z, [0.0, 0.0], "gaussian"), "non-zero"),
+        (lambda z: ops.lerp(z, z, "half"), "real scalar"),
+    ],
+)
 def test_bad_input_raises_value_error(call, match):
     z = np.zeros((2, 4))
     with pytest.raises(ValueError, match=match):
@@ -216,8 +236,12 @@ def test_norms_and_variances_of_the_reference_notes():
     n, d = 20_000, 100
     for prior, var, slerp_sd in ((Gaussian(), 1.0, 9.99), (Uniform(), 1 / 3, 2.11)):
         z1, z2 = prior.sample(n, d, seed=1), prior.sample(n, d, seed=2)
-        sq = {"prior": (z1 ** 2).sum(1), "linear": (ops.lerp(z1, z2, 0.5) ** 2).sum(1),
-              "slerp": (ops.slerp(z1, z2, 0.5) ** 2).sum(1), "matched": (matching.matched_lerp(z1, z2, 0.5, prior) ** 2).sum(1)}
+        sq = {
+            "prior": (z1**2).sum(1),
+            "linear": (ops.lerp(z1, z2, 0.5) ** 2).sum(1),
+            "slerp": (ops.slerp(z1, z2, 0.5) ** 2).sum(1),
+            "matched": (matching.matched_lerp(z1, z2, 0.5, prior) ** 2).sum(1),
+        }
         expected = {"prior": d * var, "linear": d * var / 2, "slerp": d * var, "matched": d * var}
         for key, v in sq.items():
             assert abs(v.mean() - expected[key]) < 5 * v.std() / math.sqrt(n), (prior, key, v.mean())

@@ -1,11 +1,13 @@
 """Priors and the laws of weighted sums (otlatent.priors, otlatent.sums): exact CDFs against independent references."""
+
 import math
 
 import numpy as np
 import pytest
 import scipy.stats as st
 import torch
-from hypothesis import given, settings, strategies as hs
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
 from otlatent import matching, mismatch
 from otlatent.priors import Gaussian, Iid, Uniform, get_prior
@@ -85,13 +87,13 @@ def test_equal_weights_match_scipy_irwinhall(n):
     np.testing.assert_allclose(law.cdf(w), st.irwinhall(n).cdf((w + n) / 2), atol=1e-13)
     # the tail, relatively: P(W <= -n + x) = x^n / (2^n n!)
     x = np.array([1e-3, 1e-2, 0.1])
-    np.testing.assert_allclose(law.cdf(-n + x), x ** n / (2 ** n * math.factorial(n)), rtol=1e-9)
+    np.testing.assert_allclose(law.cdf(-n + x), x**n / (2**n * math.factorial(n)), rtol=1e-9)
 
 
 @pytest.mark.parametrize("coeffs", [(0.25,) * 4, (1.0, 1.0, -1.0), (0.1, 0.2, 0.3, 0.4), (0.7, 0.3), (1.0, 0.5)])
 def test_uniform_cdf_against_monte_carlo(coeffs):
     """DKW: sup |F_N - F| <= sqrt(log(2 / alpha) / (2N)) with probability 1 - alpha (alpha = 1e-3)."""
-    n = 10 ** 6
+    n = 10**6
     z = U.sample(n, len(coeffs), seed=11)
     y = np.sort(z @ np.array(coeffs))
     F = matching.sum_law(U, coeffs).cdf(y)
@@ -142,14 +144,16 @@ def test_uniform_law_properties_for_random_coefficients(coeffs):
 
 
 @settings(max_examples=30, deadline=None)
-@given(hs.lists(hs.floats(-2, 2).filter(lambda v: abs(v) > 0.05), min_size=1, max_size=3),
-       hs.floats(0.1, 10))
+@given(hs.lists(hs.floats(-2, 2).filter(lambda v: abs(v) > 0.05), min_size=1, max_size=3), hs.floats(0.1, 10))
 def test_maps_are_scale_invariant(coeffs, s):
     """T for (s c, s y) equals T for (c, y): the map depends on y / scale only."""
     y = np.linspace(-2, 2, 101) * sum(abs(c) for c in coeffs)
     for prior in (Gaussian(), U):
-        np.testing.assert_allclose(matching.sum_law(prior, [s * c for c in coeffs]).transport(s * y),
-                                   matching.sum_law(prior, coeffs).transport(y), atol=1e-9)
+        np.testing.assert_allclose(
+            matching.sum_law(prior, [s * c for c in coeffs]).transport(s * y),
+            matching.sum_law(prior, coeffs).transport(y),
+            atol=1e-9,
+        )
 
 
 def test_tiny_coefficients_stay_exact():
@@ -172,8 +176,9 @@ def test_uniform_with_other_bounds():
 @given(hs.lists(hs.floats(-3, 3).filter(lambda v: abs(v) > 1e-6), min_size=1, max_size=6))
 def test_gaussian_map_is_a_rescaling(coeffs):
     y = np.linspace(-5, 5, 11)
-    np.testing.assert_allclose(matching.sum_law(Gaussian(), coeffs).transport(y),
-                               y / math.sqrt(sum(c * c for c in coeffs)), rtol=1e-14)
+    np.testing.assert_allclose(
+        matching.sum_law(Gaussian(), coeffs).transport(y), y / math.sqrt(sum(c * c for c in coeffs)), rtol=1e-14
+    )
 
 
 # ---------------------------------------------------------------------------------------------- numerical laws
@@ -200,8 +205,9 @@ def test_laplace_midpoint_against_closed_form():
     assert np.max(np.abs(law.transport(y) - exact)) < 5e-8
 
 
-@pytest.mark.parametrize("dist", [st.laplace(), st.logistic(), st.expon(), st.beta(0.5, 0.5), st.t(3)],
-                         ids=lambda d: d.dist.name)
+@pytest.mark.parametrize(
+    "dist", [st.laplace(), st.logistic(), st.expon(), st.beta(0.5, 0.5), st.t(3)], ids=lambda d: d.dist.name
+)
 def test_numerical_maps_are_finite_at_edges_and_extreme_tails(dist):
     prior = Iid(dist)
     lo, hi = prior.support
@@ -215,7 +221,7 @@ def test_numerical_maps_are_finite_at_edges_and_extreme_tails(dist):
             T = T.numpy() if isinstance(T, torch.Tensor) else T
             assert np.all(np.isfinite(T)), (coeffs, T)
             assert np.all((T >= lo) & (T <= hi))
-            assert np.all(np.diff(T[np.argsort(y[:T.size], kind="stable")]) >= 0)
+            assert np.all(np.diff(T[np.argsort(y[: T.size], kind="stable")]) >= 0)
 
 
 @pytest.mark.parametrize("prior", PRIORS, ids=repr)
@@ -251,8 +257,8 @@ def test_kl_estimator_is_calibrated():
     g = Gaussian()
     law = matching.sum_law(g, (0.5, 0.5))
     edges = mismatch.kl_cells(g, law)
-    x = g.sample(10 ** 6, 2, seed=5).mean(1)
+    x = g.sample(10**6, 2, seed=5).mean(1)
     est, se = mismatch.kl_estimate(x, g, 100, edges=edges)
     assert abs(est - mismatch.kl_binned(law, g, 100, edges=edges)) < 4 * se
-    est0, se0 = mismatch.kl_estimate(g.sample(10 ** 6, 1, seed=6), g, 100, edges=edges)
+    est0, se0 = mismatch.kl_estimate(g.sample(10**6, 1, seed=6), g, 100, edges=edges)
     assert abs(est0) < 4 * se0

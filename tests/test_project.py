@@ -1,14 +1,15 @@
 """The study's plumbing: dependency lists, notebook sources, parameters, presets, folders, data fetching."""
+
 import ast
 import io
 import json
 import re
 import tarfile
-import tomllib
 from pathlib import Path
 
 import jupytext
 import pytest
+import tomllib
 
 import otlatent
 from otlatent import config, data, fetch, notebooks, runtime
@@ -21,13 +22,20 @@ def _requirement_names(lines):
 
 
 def test_environment_yml_matches_pyproject():
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = project["dependencies"]
+    pyproject = runtime + [d for extra in project["optional-dependencies"].values() for d in extra]
     pip_block = (ROOT / "environment.yml").read_text().split("- pip:", 1)[1]
     pip_reqs = [line.strip()[2:] for line in pip_block.splitlines() if line.strip().startswith("- ")]
-    assert "-e ." in pip_reqs, "environment.yml must install the otlatent package itself"
-    pip_reqs.remove("-e .")
+    assert "-e .[test,lab]" in pip_reqs, "environment.yml must install the otlatent package itself, with its extras"
+    pip_reqs.remove("-e .[test,lab]")
     assert sorted(pip_reqs) == sorted(pyproject), "environment.yml and pyproject.toml list different requirements"
-    assert {"torch", "torchvision", "papermill", "nbval", "seaborn", "pandas", "jupyterlab"} <= _requirement_names(pyproject)
+    assert {"torch", "torchvision", "papermill", "nbval", "seaborn", "pandas", "jupyterlab"} <= _requirement_names(
+        pyproject
+    )
+    assert not {"pytest", "hypothesis", "nbval", "jupyterlab", "ruff"} & _requirement_names(runtime), (
+        "test and lab tools are extras, not runtime dependencies"
+    )
 
 
 def test_torch_213_is_excluded():
@@ -66,7 +74,8 @@ def test_notebook_structure(source):
     tree = ast.parse(params[0].source)
     for node in tree.body:
         assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), (
-            f"parameters cell must hold literal assignments only, got {ast.unparse(node)!r}")
+            f"parameters cell must hold literal assignments only, got {ast.unparse(node)!r}"
+        )
     names = {t.id for node in tree.body for t in node.targets}
     assert {"preset", "seed"} <= names
     assert f'otlatent.start("{source.stem}"' in code[1].source, "second code cell must call otlatent.start"
@@ -96,12 +105,15 @@ def test_presets_are_complete_and_ordered():
     assert smoke.n_sim <= cpu.n_sim
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(preset="large"), "valid presets are 'smoke', 'cpu', 'paper'"),
-    (dict(preset="smoke", dataset="cifar"), "valid datasets are 'synthetic'"),
-    (dict(preset="smoke", seed=-1), "seed"),
-    (dict(preset="smoke", device="tpu"), "not available"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(preset="large"), "valid presets are 'smoke', 'cpu', 'paper'"),
+        (dict(preset="smoke", dataset="cifar"), "valid datasets are 'synthetic'"),
+        (dict(preset="smoke", seed=-1), "seed"),
+        (dict(preset="smoke", device="tpu"), "not available"),
+    ],
+)
 def test_start_rejects_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         otlatent.start("99_test", quiet=True, **kwargs)
@@ -198,8 +210,10 @@ def test_unpack_archives_places_lfw_and_mnist(tmp_path, monkeypatch):
     (archives / "mnist").mkdir(parents=True)
     _tgz_with(archives / "lfw-deepfunneled.tgz", {"lfw-deepfunneled/A_B/A_B_0001.jpg": b"jpeg"})
     (archives / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"idx")
-    sources = tuple(s if s.dataset not in ("lfw", "mnist") else
-                    fetch.Source(s.dataset, s.filename, s.dest, extract=s.extract) for s in fetch.SOURCES)
+    sources = tuple(
+        s if s.dataset not in ("lfw", "mnist") else fetch.Source(s.dataset, s.filename, s.dest, extract=s.extract)
+        for s in fetch.SOURCES
+    )
     monkeypatch.setattr(fetch, "SOURCES", sources)  # the fixtures cannot match the real checksums
     log = fetch.unpack_archives(archives, root)
     assert any("unpacked" in line for line in log)
@@ -227,9 +241,15 @@ def test_reproduce_runs_dataset_notebooks_once_per_dataset_or_on_their_own(monke
     from otlatent.notebooks import _runs
 
     monkeypatch.setattr(notebooks, "datasets_present", lambda: ["synthetic", "mnist"])
-    monkeypatch.setattr(notebooks, "parameters_of", lambda nb: {
-        "01": {"preset": '"cpu"'}, "05": {"preset": '"cpu"', "dataset": '"synthetic"'},
-        "07": {"preset": '"cpu"', "dataset": '"lfw"'}}[nb])
+    monkeypatch.setattr(
+        notebooks,
+        "parameters_of",
+        lambda nb: {
+            "01": {"preset": '"cpu"'},
+            "05": {"preset": '"cpu"', "dataset": '"synthetic"'},
+            "07": {"preset": '"cpu"', "dataset": '"lfw"'},
+        }[nb],
+    )
     assert _runs("01", None) == [None]
     assert _runs("05", None) == ["synthetic", "mnist"], "the GAN notebooks run on every dataset present"
     assert _runs("07", None) == ["lfw"], "the VAE notebooks run on their dataset (falling back themselves)"

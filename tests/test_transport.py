@@ -1,4 +1,6 @@
-"""otlatent.transport1d and otlatent.kantorovich against independent references (POT, scipy, numpy) and properties (hypothesis)."""
+"""otlatent.transport1d and otlatent.kantorovich against independent references (POT, scipy, numpy) and properties
+(hypothesis)."""
+
 import itertools
 
 import numpy as np
@@ -29,8 +31,13 @@ def _cases():
     yield "weighted", rng.normal(size=90), rng.laplace(size=40), rng.dirichlet(np.ones(90)), rng.dirichlet(np.ones(40))
     # ties: integer-valued samples, within and across the two samples
     yield "ties", rng.integers(0, 5, size=120).astype(float), rng.integers(2, 7, size=80).astype(float), None, None
-    yield "ties weighted", rng.integers(0, 3, size=30).astype(float), rng.integers(0, 3, size=30).astype(float), \
-        rng.dirichlet(np.ones(30)), rng.dirichlet(np.ones(30))
+    yield (
+        "ties weighted",
+        rng.integers(0, 3, size=30).astype(float),
+        rng.integers(0, 3, size=30).astype(float),
+        rng.dirichlet(np.ones(30)),
+        rng.dirichlet(np.ones(30)),
+    )
     # zero weights, and levels i/n = j/m shared by both sides (n = 12, m = 8)
     w = rng.dirichlet(np.ones(12))
     w[[0, 5]] = 0
@@ -48,14 +55,17 @@ IDS = [c[0] for c in CASES]
 @pytest.mark.parametrize("p", [1, 1.5, 2, 3])
 def test_wasserstein_1d_matches_pot(case, p):
     _, x, y, wx, wy = case
-    np.testing.assert_allclose(transport1d.wasserstein_1d(x, y, p, wx, wy), _pot_wp(x, y, p, wx, wy), rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(
+        transport1d.wasserstein_1d(x, y, p, wx, wy), _pot_wp(x, y, p, wx, wy), rtol=RTOL, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_wasserstein_1d_matches_scipy(case):
     _, x, y, wx, wy = case
-    np.testing.assert_allclose(transport1d.wasserstein_1d(x, y, 1, wx, wy), st.wasserstein_distance(x, y, wx, wy),
-                               rtol=RTOL, atol=1e-12)
+    np.testing.assert_allclose(
+        transport1d.wasserstein_1d(x, y, 1, wx, wy), st.wasserstein_distance(x, y, wx, wy), rtol=RTOL, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -66,7 +76,9 @@ def test_wasserstein_1d_is_the_lp_optimum(case, p):
     a = np.full(x.size, 1 / x.size) if wx is None else wx
     b = np.full(y.size, 1 / y.size) if wy is None else wy
     M = np.abs(x[:, None] - y[None, :]) ** p
-    np.testing.assert_allclose(transport1d.wasserstein_1d(x, y, p, wx, wy) ** p, ot.emd2(a, b, M), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        transport1d.wasserstein_1d(x, y, p, wx, wy) ** p, ot.emd2(a, b, M), rtol=1e-8, atol=1e-12
+    )
 
 
 def test_emd2_1d_default_metric_is_squared():
@@ -156,7 +168,9 @@ def test_translation_is_transported_rigidly(x, c, p):
 @given(samples, hst.floats(0.01, 100), orders)
 def test_scaling(x, s, p):
     y = np.zeros(3)
-    np.testing.assert_allclose(transport1d.wasserstein_1d(s * x, y, p), s * transport1d.wasserstein_1d(x, y, p), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        transport1d.wasserstein_1d(s * x, y, p), s * transport1d.wasserstein_1d(x, y, p), rtol=1e-9, atol=1e-9
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -182,7 +196,9 @@ def test_weighted_quantile_matches_numpy():
     rng = np.random.default_rng(5)
     x, w = rng.normal(size=25), rng.dirichlet(np.ones(25))
     u = rng.uniform(size=100)
-    np.testing.assert_array_equal(transport1d.empirical_quantile(x, u, w), np.quantile(x, u, weights=w, method="inverted_cdf"))
+    np.testing.assert_array_equal(
+        transport1d.empirical_quantile(x, u, w), np.quantile(x, u, weights=w, method="inverted_cdf")
+    )
     np.testing.assert_allclose(transport1d.empirical_cdf(x, [-np.inf, np.inf, x[3]], w), [0, 1, w[x <= x[3]].sum()])
 
 
@@ -200,9 +216,13 @@ def test_monotone_map_sorted_matching_is_emd_1d_plan():
 def test_monotone_map_of_distributions_is_the_closed_form():
     x = np.linspace(-4, 4, 41)
     np.testing.assert_allclose(transport1d.monotone_map(x, st.norm(), st.expon()), -np.log(st.norm.sf(x)), rtol=1e-12)
-    np.testing.assert_allclose(transport1d.monotone_map(x, st.norm(1, 2), st.norm(-1, 0.5)), -1 + 0.25 * (x - 1), rtol=1e-12)
+    np.testing.assert_allclose(
+        transport1d.monotone_map(x, st.norm(1, 2), st.norm(-1, 0.5)), -1 + 0.25 * (x - 1), rtol=1e-12
+    )
     # the tail: naive ppf(cdf(12)) = ppf(1.0) = inf; the survival-function branch stays exact
-    np.testing.assert_allclose(transport1d.monotone_map([12.0, -12.0], st.norm(), st.norm(0, 2)), [24.0, -24.0], rtol=1e-12)
+    np.testing.assert_allclose(
+        transport1d.monotone_map([12.0, -12.0], st.norm(), st.norm(0, 2)), [24.0, -24.0], rtol=1e-12
+    )
 
 
 def test_monotone_map_pushes_forward():
@@ -263,7 +283,9 @@ def test_no_map_from_one_dirac_to_two():
 
 
 def test_monge_map_from_plan_many_to_one():
-    np.testing.assert_array_equal(kantorovich.monge_map_from_plan([[0.5, 0], [0.25, 0], [0, 0.25], [0, 0]]), [0, 0, 1, -1])
+    np.testing.assert_array_equal(
+        kantorovich.monge_map_from_plan([[0.5, 0], [0.25, 0], [0, 0.25], [0, 0]]), [0, 0, 1, -1]
+    )
 
 
 # ----------------------------------------------------------------------------- Gaussians
@@ -284,8 +306,9 @@ def test_gaussian_map_matches_pot(d):
     np.testing.assert_allclose(T.A @ S1 @ T.A, S2, rtol=1e-9, atol=1e-9)  # pushes N(m1,S1) to N(m2,S2)
     np.testing.assert_allclose(T(m1), m2, atol=1e-10)
     assert np.linalg.eigvalsh(T.A).min() > 0  # gradient of a convex function
-    np.testing.assert_allclose(kantorovich.gaussian_w2(m1, S1, m2, S2),
-                               ot.gaussian.bures_wasserstein_distance(m1, m2, S1, S2), rtol=1e-7)
+    np.testing.assert_allclose(
+        kantorovich.gaussian_w2(m1, S1, m2, S2), ot.gaussian.bures_wasserstein_distance(m1, m2, S1, S2), rtol=1e-7
+    )
 
 
 def test_gaussian_map_1d_is_the_monotone_map():
@@ -303,29 +326,32 @@ def test_gaussian_w2_against_samples():
 
 
 # ----------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("call, match", [
-    (lambda: transport1d.wasserstein_1d([], [1.0]), "x is empty"),
-    (lambda: transport1d.wasserstein_1d([1.0], np.array([])), "y is empty"),
-    (lambda: transport1d.wasserstein_1d([1.0, np.nan], [1.0]), "x holds 1 NaN"),
-    (lambda: transport1d.wasserstein_1d([1.0], [np.inf]), "y holds 1 NaN or infinite"),
-    (lambda: transport1d.wasserstein_1d([[1.0, 2.0]], [1.0]), "1-D array"),
-    (lambda: transport1d.wasserstein_1d([1.0], [1.0], p=0.5), "p must be"),
-    (lambda: transport1d.wasserstein_1d([1.0, 2.0], [1.0], x_weights=[1.5, -0.5]), "negative weight"),
-    (lambda: transport1d.wasserstein_1d([1.0, 2.0], [1.0], x_weights=[1.0, 1.0]), r"sum to 2\.0, not 1"),
-    (lambda: transport1d.wasserstein_1d([1.0, 2.0], [1.0], x_weights=[1.0]), "one weight per sample"),
-    (lambda: transport1d.wasserstein_1d([1.0], [1.0, 2.0], y_weights=[0.5, np.nan]), "NaN"),
-    (lambda: transport1d.empirical_quantile([1.0, 2.0], [0.5, 1.2]), r"\[0, 1\]"),
-    (lambda: transport1d.empirical_cdf([1.0], [np.nan]), "NaN"),
-    (lambda: transport1d.monotone_map([], [1.0], [2.0]), "x is empty"),
-    (lambda: kantorovich.kantorovich([0.5, 0.5], [1.0], np.ones((2, 2))), r"C has shape \(2, 2\)"),
-    (lambda: kantorovich.kantorovich([0.5, 0.5], [0.7], np.ones((2, 1))), "equal total mass"),
-    (lambda: kantorovich.kantorovich([1.5, -0.5], [1.0], np.ones((2, 1))), "a holds negative"),
-    (lambda: kantorovich.kantorovich([], [1.0], np.ones((0, 1))), "a is empty"),
-    (lambda: kantorovich.monge_map_from_plan(np.ones(3)), "2-D"),
-    (lambda: kantorovich.gaussian_map([0, 0], np.eye(3), [0, 0], np.eye(2)), r"cov_source has shape \(3, 3\)"),
-    (lambda: kantorovich.gaussian_map([0, 0], -np.eye(2), [0, 0], np.eye(2)), "not positive definite"),
-    (lambda: kantorovich.gaussian_map([0], 1.0, [0, 0], np.eye(2)), "dimension"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: transport1d.wasserstein_1d([], [1.0]), "x is empty"),
+        (lambda: transport1d.wasserstein_1d([1.0], np.array([])), "y is empty"),
+        (lambda: transport1d.wasserstein_1d([1.0, np.nan], [1.0]), "x holds 1 NaN"),
+        (lambda: transport1d.wasserstein_1d([1.0], [np.inf]), "y holds 1 NaN or infinite"),
+        (lambda: transport1d.wasserstein_1d([[1.0, 2.0]], [1.0]), "1-D array"),
+        (lambda: transport1d.wasserstein_1d([1.0], [1.0], p=0.5), "p must be"),
+        (lambda: transport1d.wasserstein_1d([1.0, 2.0], [1.0], x_weights=[1.5, -0.5]), "negative weight"),
+        (lambda: transport1d.wasserstein_1d([1.0, 2.0], [1.0], x_weights=[1.0, 1.0]), r"sum to 2\.0, not 1"),
+        (lambda: transport1d.wasserstein_1d([1.0, 2.0], [1.0], x_weights=[1.0]), "one weight per sample"),
+        (lambda: transport1d.wasserstein_1d([1.0], [1.0, 2.0], y_weights=[0.5, np.nan]), "NaN"),
+        (lambda: transport1d.empirical_quantile([1.0, 2.0], [0.5, 1.2]), r"\[0, 1\]"),
+        (lambda: transport1d.empirical_cdf([1.0], [np.nan]), "NaN"),
+        (lambda: transport1d.monotone_map([], [1.0], [2.0]), "x is empty"),
+        (lambda: kantorovich.kantorovich([0.5, 0.5], [1.0], np.ones((2, 2))), r"C has shape \(2, 2\)"),
+        (lambda: kantorovich.kantorovich([0.5, 0.5], [0.7], np.ones((2, 1))), "equal total mass"),
+        (lambda: kantorovich.kantorovich([1.5, -0.5], [1.0], np.ones((2, 1))), "a holds negative"),
+        (lambda: kantorovich.kantorovich([], [1.0], np.ones((0, 1))), "a is empty"),
+        (lambda: kantorovich.monge_map_from_plan(np.ones(3)), "2-D"),
+        (lambda: kantorovich.gaussian_map([0, 0], np.eye(3), [0, 0], np.eye(2)), r"cov_source has shape \(3, 3\)"),
+        (lambda: kantorovich.gaussian_map([0, 0], -np.eye(2), [0, 0], np.eye(2)), "not positive definite"),
+        (lambda: kantorovich.gaussian_map([0], 1.0, [0, 0], np.eye(2)), "dimension"),
+    ],
+)
 def test_bad_input_raises_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()

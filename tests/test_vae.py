@@ -1,4 +1,5 @@
 """VAE: shapes at 45 and 64 px, the ELBO terms against torch.distributions, resumable training (smoke sizes)."""
+
 import math
 
 import numpy as np
@@ -78,8 +79,17 @@ def test_forward_uses_the_reparameterisation():
 
 
 def _config(**kw):
-    base = dict(dataset="synthetic", resolution=45, nz=16, width=8, batch_size=16, iterations=10, lr=2e-3,
-                seed=3, preset="smoke")
+    base = dict(
+        dataset="synthetic",
+        resolution=45,
+        nz=16,
+        width=8,
+        batch_size=16,
+        iterations=10,
+        lr=2e-3,
+        seed=3,
+        preset="smoke",
+    )
     return VAEConfig(**{**base, **kw})
 
 
@@ -170,12 +180,15 @@ def test_gaussian_kl_matches_torch_distributions():
     a = torch.randn(6, 6, generator=g, dtype=torch.float64)
     cov = a @ a.T / 6 + 0.3 * torch.eye(6, dtype=torch.float64)
     m = torch.randn(6, generator=g, dtype=torch.float64)
-    ref = kl_divergence(MultivariateNormal(m, cov), MultivariateNormal(torch.zeros(6, dtype=torch.float64),
-                                                                        torch.eye(6, dtype=torch.float64)))
+    ref = kl_divergence(
+        MultivariateNormal(m, cov),
+        MultivariateNormal(torch.zeros(6, dtype=torch.float64), torch.eye(6, dtype=torch.float64)),
+    )
     assert gaussian_kl_to_standard_normal(m, cov) == pytest.approx(float(ref), rel=1e-10)
     diag = torch.diagonal(cov)
     assert gaussian_kl_to_standard_normal(m, diag) == pytest.approx(
-        gaussian_kl_to_standard_normal(m, torch.diag(diag)), rel=1e-12)
+        gaussian_kl_to_standard_normal(m, torch.diag(diag)), rel=1e-12
+    )
     assert gaussian_kl_to_standard_normal(torch.zeros(4), torch.ones(4)) == pytest.approx(0.0, abs=1e-12)
 
 
@@ -185,9 +198,9 @@ def test_aggregate_posterior_of_a_matched_encoder_is_the_prior():
     n, d = 20_000, 8
     a = torch.tensor([0.9, 0.8, 0.7, 0.5, 0.3, 0.0, 0.0, 0.0])
     mu = torch.randn(n, d, generator=g) * a
-    logvar = torch.log(1 - a ** 2).expand(n, d)
+    logvar = torch.log(1 - a**2).expand(n, d)
     agg = aggregate_posterior(mu, logvar)
-    np.testing.assert_allclose(agg["var_means"], (a ** 2).numpy(), atol=0.03)
+    np.testing.assert_allclose(agg["var_means"], (a**2).numpy(), atol=0.03)
     np.testing.assert_allclose(agg["total_var"], np.ones(d), atol=0.03)
     assert agg["active"].tolist() == [True] * 5 + [False] * 3
     assert 0 <= agg["kl_gaussian_fit"] < 0.01

@@ -8,6 +8,7 @@ Modules:
 - :mod:`otlatent.reporting` -- saving figures and tables
 - :mod:`otlatent.study` -- :func:`start`, the first call of every notebook
 """
+
 __version__ = "0.1.0"
 
 from .study import Study, start  # noqa: E402

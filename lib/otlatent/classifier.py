@@ -28,6 +28,7 @@ feature extractor ``"otlatent-classifier"`` (features ``"pool"`` and ``"logits"`
 weights passed as ``feature_extractor_weights_path`` -- the same mechanism
 torch-fidelity uses for its own Inception weights.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,17 +39,26 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from . import __version__
 from .data import to_float
 from .runs import RunConfig, check_finite, finished_run, progress_bar
 from .runtime import load_checkpoint, save_checkpoint, torch_threads
 
-__all__ = ["ClassifierConfig", "SmallCNN", "TrainedClassifier", "train_classifier", "load_classifier",
-           "rotate_batch", "split_indices", "ClassifierFeatures",
-           "FIDELITY_NAME", "TASKS"]
+__all__ = [
+    "ClassifierConfig",
+    "SmallCNN",
+    "TrainedClassifier",
+    "train_classifier",
+    "load_classifier",
+    "rotate_batch",
+    "split_indices",
+    "ClassifierFeatures",
+    "FIDELITY_NAME",
+    "TASKS",
+]
 
 TASKS = ("labels", "rotation")
 #: The name under which :class:`ClassifierFeatures` is registered with torch-fidelity.
@@ -90,7 +100,8 @@ class ClassifierConfig(RunConfig):
 
 class SmallCNN(nn.Module):
     """Four 3x3 convolutions (widths w, 2w, 4w, 4w; the last three with stride 2), batch norm and ReLU,
-    global average pooling (the ``pool`` features, 4w-dimensional) and a linear layer (``logits``)."""
+    global average pooling (the ``pool`` features, 4w-dimensional) and a linear layer (``logits``).
+    """
 
     def __init__(self, nc: int = 3, num_classes: int = 10, width: int = 16):
         super().__init__()
@@ -99,8 +110,14 @@ class SmallCNN(nn.Module):
         def block(cin, cout, stride):
             return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
-        self.body = nn.Sequential(*block(nc, w, 1), *block(w, 2 * w, 2), *block(2 * w, 4 * w, 2),
-                                  *block(4 * w, 4 * w, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.body = nn.Sequential(
+            *block(nc, w, 1),
+            *block(w, 2 * w, 2),
+            *block(2 * w, 4 * w, 2),
+            *block(4 * w, 4 * w, 2),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
         self.head = nn.Linear(4 * w, num_classes)
         self.feature_dim = 4 * w
 
@@ -132,7 +149,7 @@ def split_indices(n: int, n_train: int, n_test: int, seed: int) -> tuple[np.ndar
         raise ValueError(f"cannot hold out {n_test} test images from {n}")
     perm = np.random.default_rng(seed).permutation(n)
     test = perm[:n_test]
-    train = perm[n_test:n_test + min(n_train, n - n_test)]
+    train = perm[n_test : n_test + min(n_train, n - n_test)]
     return np.sort(train), np.sort(test)
 
 
@@ -159,9 +176,9 @@ class TrainedClassifier:
         pools, logits = [], []
         data = torch.as_tensor(images_u8)
         for s in range(0, len(data), batch_size):
-            p, l = self.model.features(to_float(data[s:s + batch_size]).to(device))
+            p, lg = self.model.features(to_float(data[s : s + batch_size]).to(device))
             pools.append(p.double().cpu())
-            logits.append(l.double().cpu())
+            logits.append(lg.double().cpu())
         return {"pool": torch.cat(pools), "logits": torch.cat(logits)}
 
     def accuracy(self, images_u8, labels, device: str = "cpu") -> float:
@@ -178,8 +195,9 @@ def _targets(config: ClassifierConfig, x_u8: torch.Tensor, labels, gen: torch.Ge
     return rotate_batch(x, k), k
 
 
-def train_classifier(images_u8, labels, config: ClassifierConfig, run_dir: Path | None = None, device: str = "cpu",
-                     progress: bool = True) -> TrainedClassifier:
+def train_classifier(
+    images_u8, labels, config: ClassifierConfig, run_dir: Path | None = None, device: str = "cpu", progress: bool = True
+) -> TrainedClassifier:
     """Train (or reload) a :class:`SmallCNN` on uint8 images; the split is :func:`split_indices`.
 
     ``labels`` are the class labels (task ``"labels"``) or ``None`` (task ``"rotation"``).  AdamW with a
@@ -193,8 +211,9 @@ def train_classifier(images_u8, labels, config: ClassifierConfig, run_dir: Path 
         return _train(images_u8, labels, config, run_dir, device, progress)
 
 
-def _train(images_u8, labels, config: ClassifierConfig, run_dir: Path | None, device: str,
-           progress: bool) -> TrainedClassifier:
+def _train(
+    images_u8, labels, config: ClassifierConfig, run_dir: Path | None, device: str, progress: bool
+) -> TrainedClassifier:
     """The training of :func:`train_classifier`."""
     images_u8 = np.asarray(images_u8)
     if images_u8.dtype != np.uint8 or images_u8.ndim != 4:
@@ -213,8 +232,9 @@ def _train(images_u8, labels, config: ClassifierConfig, run_dir: Path | None, de
     model = SmallCNN(config.nc, config.num_classes, config.width).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = max(1, len(train_idx) // config.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch,
-                                                pct_start=0.15)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.15
+    )
     x_all = torch.from_numpy(images_u8)
     y_all = None if labels is None else torch.from_numpy(labels)
     history = {"loss": [], "train_accuracy": []}
@@ -227,7 +247,7 @@ def _train(images_u8, labels, config: ClassifierConfig, run_dir: Path | None, de
         order = torch.from_numpy(train_idx)[torch.randperm(len(train_idx), generator=gen)]
         for s in range(steps_per_epoch):
             next(steps)
-            idx = order[s * config.batch_size:(s + 1) * config.batch_size]
+            idx = order[s * config.batch_size : (s + 1) * config.batch_size]
             x, y = _targets(config, x_all[idx], None if y_all is None else y_all[idx], gen)
             x, y = x.to(device), y.to(device)
             logits = model(x)
@@ -244,8 +264,15 @@ def _train(images_u8, labels, config: ClassifierConfig, run_dir: Path | None, de
     bar.close()
     model.eval()
     seconds = time.monotonic() - t0
-    run = TrainedClassifier(config, model.cpu(), float("nan"), {k: np.asarray(v) for k, v in history.items()},
-                            seconds, model_path, len(train_idx))
+    run = TrainedClassifier(
+        config,
+        model.cpu(),
+        float("nan"),
+        {k: np.asarray(v) for k, v in history.items()},
+        seconds,
+        model_path,
+        len(train_idx),
+    )
     test_x = images_u8[test_idx]
     if config.task == "labels":
         test_y = labels[test_idx]
@@ -254,9 +281,19 @@ def _train(images_u8, labels, config: ClassifierConfig, run_dir: Path | None, de
         test_x = data_u8_rotated(test_x, k)
         test_y = k.numpy()
     run.test_accuracy = run.accuracy(test_x, test_y)
-    save_checkpoint({"config": dataclasses.asdict(config), "model": run.model.state_dict(),
-                     "test_accuracy": run.test_accuracy, "history": run.history, "seconds": seconds,
-                     "train_indices": train_idx, "test_indices": test_idx, "version": __version__}, model_path)
+    save_checkpoint(
+        {
+            "config": dataclasses.asdict(config),
+            "model": run.model.state_dict(),
+            "test_accuracy": run.test_accuracy,
+            "history": run.history,
+            "seconds": seconds,
+            "train_indices": train_idx,
+            "test_indices": test_idx,
+            "version": __version__,
+        },
+        model_path,
+    )
     return run
 
 
@@ -272,8 +309,15 @@ def load_classifier(path: str | Path, device: str = "cpu") -> TrainedClassifier:
     model = SmallCNN(config.nc, config.num_classes, config.width)
     model.load_state_dict(state["model"])
     model.eval()
-    return TrainedClassifier(config, model, state["test_accuracy"], state["history"], state["seconds"], Path(path),
-                             len(state["train_indices"]))
+    return TrainedClassifier(
+        config,
+        model,
+        state["test_accuracy"],
+        state["history"],
+        state["seconds"],
+        Path(path),
+        len(state["train_indices"]),
+    )
 
 
 # --------------------------------------------------------------------------- torch-fidelity

@@ -12,6 +12,7 @@ names the preset.  Three presets exist:
 ``paper``
     The paper's scale, meant for a GPU.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,8 +20,15 @@ import os
 from pathlib import Path
 
 __all__ = [
-    "Preset", "PRESETS", "get_preset", "DATASETS", "check_dataset",
-    "project_root", "data_root", "figures_root", "build_root",
+    "Preset",
+    "PRESETS",
+    "get_preset",
+    "DATASETS",
+    "check_dataset",
+    "project_root",
+    "data_root",
+    "figures_root",
+    "build_root",
 ]
 
 
@@ -107,38 +115,99 @@ class Preset:
 
     def summary(self) -> str:
         fields = (f.name for f in dataclasses.fields(self) if f.name not in ("name", "description"))
-        return ", ".join(f"{k}={getattr(self, k):,}" if getattr(self, k) is not None else f"{k}=all"
-                         for k in fields)
+        return ", ".join(f"{k}={getattr(self, k):,}" if getattr(self, k) is not None else f"{k}=all" for k in fields)
 
 
 PRESETS: dict[str, Preset] = {
     "smoke": Preset(
         name="smoke",
         description="CI plumbing check: seconds per notebook, numbers are noisy",
-        n_sim=20_000, n_brute=5, n_lp=20, grid=201, n_trials=40,
-        gan_resolution=32, gan_width=8, gan_batch=16, gan_epochs=1, gan_max_images=512, checkpoint_minutes=1,
-        n_score=400, score_splits=2, n_boot=40, clf_width=8, clf_epochs=3, clf_train=2_000, clf_test=400,
-        vae_resolution=45, vae_width=8, vae_batch=16, vae_epochs=1, vae_max_images=512, vae_test=128, n_recon=32,
+        n_sim=20_000,
+        n_brute=5,
+        n_lp=20,
+        grid=201,
+        n_trials=40,
+        gan_resolution=32,
+        gan_width=8,
+        gan_batch=16,
+        gan_epochs=1,
+        gan_max_images=512,
+        checkpoint_minutes=1,
+        n_score=400,
+        score_splits=2,
+        n_boot=40,
+        clf_width=8,
+        clf_epochs=3,
+        clf_train=2_000,
+        clf_test=400,
+        vae_resolution=45,
+        vae_width=8,
+        vae_batch=16,
+        vae_epochs=1,
+        vae_max_images=512,
+        vae_test=128,
+        n_recon=32,
         map_steps=20,
     ),
     "cpu": Preset(
         name="cpu",
         description="laptop / classroom: real results in minutes per notebook on 2 cores",
-        n_sim=1_000_000, n_brute=7, n_lp=60, grid=801, n_trials=200,
-        gan_resolution=32, gan_width=32, gan_batch=64, gan_epochs=25, gan_max_images=None, checkpoint_minutes=3,
-        n_score=5_000, score_splits=10, n_boot=200, clf_width=16, clf_epochs=8, clf_train=20_000, clf_test=2_000,
-        vae_resolution=45, vae_width=32, vae_batch=64, vae_epochs=60, vae_max_images=None, vae_test=1_000,
-        n_recon=250, map_steps=150,
+        n_sim=1_000_000,
+        n_brute=7,
+        n_lp=60,
+        grid=801,
+        n_trials=200,
+        gan_resolution=32,
+        gan_width=32,
+        gan_batch=64,
+        gan_epochs=25,
+        gan_max_images=None,
+        checkpoint_minutes=3,
+        n_score=5_000,
+        score_splits=10,
+        n_boot=200,
+        clf_width=16,
+        clf_epochs=8,
+        clf_train=20_000,
+        clf_test=2_000,
+        vae_resolution=45,
+        vae_width=32,
+        vae_batch=64,
+        vae_epochs=60,
+        vae_max_images=None,
+        vae_test=1_000,
+        n_recon=250,
+        map_steps=150,
     ),
     "paper": Preset(
         name="paper",
         description="the paper's scale, for a GPU machine",
-        n_sim=1_000_000, n_brute=8, n_lp=200, grid=2001, n_trials=1000,
-        gan_resolution=64, gan_width=64, gan_batch=128, gan_epochs=25, gan_max_images=None, checkpoint_minutes=10,
-        n_score=50_000, score_splits=10, n_boot=1_000, clf_width=32, clf_epochs=15, clf_train=50_000,
+        n_sim=1_000_000,
+        n_brute=8,
+        n_lp=200,
+        grid=2001,
+        n_trials=1000,
+        gan_resolution=64,
+        gan_width=64,
+        gan_batch=128,
+        gan_epochs=25,
+        gan_max_images=None,
+        checkpoint_minutes=10,
+        n_score=50_000,
+        score_splits=10,
+        n_boot=1_000,
+        clf_width=32,
+        clf_epochs=15,
+        clf_train=50_000,
         clf_test=10_000,
-        vae_resolution=64, vae_width=64, vae_batch=128, vae_epochs=100, vae_max_images=None, vae_test=1_000,
-        n_recon=1_000, map_steps=500,
+        vae_resolution=64,
+        vae_width=64,
+        vae_batch=128,
+        vae_epochs=100,
+        vae_max_images=None,
+        vae_test=1_000,
+        n_recon=1_000,
+        map_steps=500,
     ),
 }
 
@@ -148,9 +217,7 @@ def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown preset {name!r}: valid presets are {', '.join(map(repr, PRESETS))}"
-        ) from None
+        raise ValueError(f"unknown preset {name!r}: valid presets are {', '.join(map(repr, PRESETS))}") from None
 
 
 #: Datasets the study knows by name.  ``synthetic`` is procedural and always available.
@@ -160,9 +227,7 @@ DATASETS: tuple[str, ...] = ("synthetic", "mnist", "lfw", "celeba", "lsun", "lld
 def check_dataset(name: str) -> str:
     """Validate a dataset name; unknown names raise ``ValueError`` listing the valid ones."""
     if name not in DATASETS:
-        raise ValueError(
-            f"unknown dataset {name!r}: valid datasets are {', '.join(map(repr, DATASETS))}"
-        )
+        raise ValueError(f"unknown dataset {name!r}: valid datasets are {', '.join(map(repr, DATASETS))}")
     return name
 
 

@@ -1,4 +1,4 @@
-"""Image corruptions for the reconstruction study (notebook 08), each at a named severity, seeded.
+r"""Image corruptions for the reconstruction study (notebook 08), each at a named severity, seeded.
 
 Every corruption takes float images in [-1, 1] of shape (N, C, H, W) and returns a :class:`Corrupted`: the
 corrupted images, the mask of the pixels that still carry their clean value, possibly with additive noise (what a
@@ -8,7 +8,7 @@ pepper), of the image side (block), or a standard deviation on the [0, 1] image 
 ``channels``
     The seed report's corruption: a random ``severity`` fraction of the pixels have their colour channels
     permuted (a random permutation other than the identity, per pixel).  Grey images have one channel, so
-    their corrupted pixels are inverted instead (:math:`x \\mapsto -x`).
+    their corrupted pixels are inverted instead (:math:`x \mapsto -x`).
 ``salt_pepper``
     A random ``severity`` fraction of the pixels set to black or white (all channels, equal odds).
 ``block``
@@ -18,6 +18,7 @@ pepper), of the image side (block), or a standard deviation on the [0, 1] image 
     every pixel is observed through the noise (mask all True), and ``noise_sigma`` is ``2 * severity`` in [-1, 1]
     units.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,15 +26,24 @@ import itertools
 
 import torch
 
-__all__ = ["Corrupted", "CORRUPTIONS", "SEVERITIES", "corrupt", "channel_permutation", "salt_pepper",
-           "block_occlusion", "gaussian_noise"]
+__all__ = [
+    "Corrupted",
+    "CORRUPTIONS",
+    "SEVERITIES",
+    "corrupt",
+    "channel_permutation",
+    "salt_pepper",
+    "block_occlusion",
+    "gaussian_noise",
+]
 
 
 @dataclasses.dataclass
 class Corrupted:
     """Corrupted images (N, C, H, W) in [-1, 1]; ``mask`` (N, 1, H, W) bool, True where a pixel was not replaced
     (it carries its clean value, plus the additive noise if any); ``noise_sigma``, the standard deviation of that
-    noise in [-1, 1] units (0 for none)."""
+    noise in [-1, 1] units (0 for none).
+    """
 
     images: torch.Tensor
     mask: torch.Tensor
@@ -97,14 +107,19 @@ def block_occlusion(x, severity: float, seed: int = 0) -> Corrupted:
     top = torch.randint(h - k + 1, (n,), generator=gen)
     left = torch.randint(w - k + 1, (n,), generator=gen)
     rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
-    hit = ((rows >= top.view(n, 1, 1)) & (rows < (top + k).view(n, 1, 1))
-           & (cols >= left.view(n, 1, 1)) & (cols < (left + k).view(n, 1, 1))).unsqueeze(1)
+    hit = (
+        (rows >= top.view(n, 1, 1))
+        & (rows < (top + k).view(n, 1, 1))
+        & (cols >= left.view(n, 1, 1))
+        & (cols < (left + k).view(n, 1, 1))
+    ).unsqueeze(1)
     return Corrupted(torch.where(hit, -1.0, x), ~hit)
 
 
 def gaussian_noise(x, severity: float, seed: int = 0) -> Corrupted:
-    """Add :math:`\\mathcal N(0, (2\\,\\mathrm{severity})^2)` noise in [-1, 1] units (``severity`` on the [0, 1]
-    scale) and clip to [-1, 1]."""
+    r"""Add :math:`\mathcal N(0, (2\,\mathrm{severity})^2)` noise in [-1, 1] units (``severity`` on the [0, 1]
+    scale) and clip to [-1, 1].
+    """
     x = _check(x, severity, high=10.0)
     gen = torch.Generator().manual_seed(seed)
     sigma = 2.0 * severity
@@ -113,12 +128,20 @@ def gaussian_noise(x, severity: float, seed: int = 0) -> Corrupted:
 
 
 #: The corruptions by name.
-CORRUPTIONS = {"channels": channel_permutation, "salt_pepper": salt_pepper, "block": block_occlusion,
-               "noise": gaussian_noise}
+CORRUPTIONS = {
+    "channels": channel_permutation,
+    "salt_pepper": salt_pepper,
+    "block": block_occlusion,
+    "noise": gaussian_noise,
+}
 
 #: Three severities per corruption (mild, medium, strong), in the units of the module docstring.
-SEVERITIES = {"channels": (0.1, 0.3, 0.5), "salt_pepper": (0.05, 0.15, 0.3), "block": (0.25, 0.4, 0.55),
-              "noise": (0.05, 0.1, 0.2)}
+SEVERITIES = {
+    "channels": (0.1, 0.3, 0.5),
+    "salt_pepper": (0.05, 0.15, 0.3),
+    "block": (0.25, 0.4, 0.55),
+    "noise": (0.05, 0.1, 0.2),
+}
 
 
 def corrupt(name: str, x, severity: float, seed: int = 0) -> Corrupted:

@@ -25,6 +25,7 @@ Missing data raises :class:`DatasetNotFoundError` naming the expected path and
 how to obtain it.  Unreadable images are skipped and counted in a warning; a
 dataset with none readable is an error.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,8 +33,8 @@ import gzip
 import io
 import tarfile
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -41,8 +42,20 @@ from .config import check_dataset, data_root
 from .runtime import atomic_write
 
 __all__ = [
-    "LAYOUT", "ImageSet", "DatasetNotFoundError", "candidates", "locate", "available", "load",
-    "make_synthetic", "SYNTHETIC_CLASSES", "read_idx", "to_float", "to_uint8", "to_unit", "lfw_identities",
+    "LAYOUT",
+    "ImageSet",
+    "DatasetNotFoundError",
+    "candidates",
+    "locate",
+    "available",
+    "load",
+    "make_synthetic",
+    "SYNTHETIC_CLASSES",
+    "read_idx",
+    "to_float",
+    "to_uint8",
+    "to_unit",
+    "lfw_identities",
 ]
 
 #: Bump when decoding or preprocessing changes, so that old caches are not reused.
@@ -115,6 +128,8 @@ def to_float(images_u8):
     import torch
 
     t = torch.as_tensor(images_u8)
+    if t.dtype != torch.uint8:
+        raise TypeError(f"expected uint8 images, got {t.dtype}")
     return t.to(torch.float32).div_(127.5).sub_(1.0)
 
 
@@ -130,7 +145,8 @@ def to_unit(images):
 
 def to_uint8(images):
     """Float images in [-1, 1] -> uint8 in [0, 255], rounded once (values outside are clipped); uint8 images are
-    returned as they are (as a tensor), so that converting twice is harmless."""
+    returned as they are (as a tensor), so that converting twice is harmless.
+    """
     import torch
 
     t = torch.as_tensor(images)
@@ -185,15 +201,15 @@ class ImageSet:
         if self.labels is not None:
             tensors.append(torch.from_numpy(self.labels))
         generator = torch.Generator().manual_seed(seed)
-        return DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=True,
-                          drop_last=drop_last, generator=generator)
+        return DataLoader(
+            TensorDataset(*tensors), batch_size=batch_size, shuffle=True, drop_last=drop_last, generator=generator
+        )
 
 
 # --------------------------------------------------------------------------- synthetic
 
 #: The ten classes of the synthetic dataset, in label order.
-SYNTHETIC_CLASSES = ("disk", "square", "triangle", "ring", "cross", "diamond", "hexagon", "star", "ellipse",
-                     "crescent")
+SYNTHETIC_CLASSES = ("disk", "square", "triangle", "ring", "cross", "diamond", "hexagon", "star", "ellipse", "crescent")
 
 
 def _sdf(k: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -316,14 +332,20 @@ def _square_resize(img, resolution: int, crop: int | None):
     return img.resize((resolution, resolution), Image.BICUBIC, reducing_gap=3.0)
 
 
-def _decode_all(items: Iterable[tuple[str, Callable[[], bytes]]], resolution: int, crop: int | None,
-                mode: str, name: str, limit: int | None) -> tuple[np.ndarray, int]:
+def _decode_all(
+    items: Iterable[tuple[str, Callable[[], bytes]]],
+    resolution: int,
+    crop: int | None,
+    mode: str,
+    name: str,
+    limit: int | None,
+) -> tuple[np.ndarray, int]:
     """Decode (label, read-bytes) items with PIL; skip unreadable ones. Returns (N,C,H,W) uint8 and #skipped."""
     from PIL import Image, UnidentifiedImageError
     from tqdm import tqdm
 
     images, skipped = [], 0
-    for label, read in tqdm(items, desc=f"decoding {name}", unit="img", leave=False, total=limit):
+    for _label, read in tqdm(items, desc=f"decoding {name}", unit="img", leave=False, total=limit):
         try:
             with Image.open(io.BytesIO(read())) as img:
                 img = _square_resize(img.convert(mode), resolution, crop)
@@ -362,7 +384,8 @@ def _lfw_items(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
 
 def lfw_identities(root: str | Path | None = None) -> np.ndarray | None:
     """The person of every LFW image, in the order :func:`load` reads them (files sorted by path,
-    ``<Name>/<Name>_NNNN.jpg``); ``None`` when LFW is not under the data root."""
+    ``<Name>/<Name>_NNNN.jpg``); ``None`` when LFW is not under the data root.
+    """
     path = locate("lfw", Path(root) if root else None)
     if path is None:
         return None
@@ -408,8 +431,13 @@ def _load_mnist(path: Path, resolution: int, limit: int | None) -> tuple[np.ndar
         import torch.nn.functional as F
 
         t = torch.from_numpy(images).float()[:, None]
-        images = F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True,
-                               align_corners=False).round().clamp(0, 255).to(torch.uint8)[:, 0].numpy()
+        images = (
+            F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+            .round()
+            .clamp(0, 255)
+            .to(torch.uint8)[:, 0]
+            .numpy()
+        )
     return images[:, None], labels, str(images_path)
 
 
@@ -430,8 +458,13 @@ def _load_lld(path: Path, resolution: int, limit: int | None) -> tuple[np.ndarra
         import torch.nn.functional as F
 
         t = torch.from_numpy(np.ascontiguousarray(arr)).float()
-        arr = F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True,
-                            align_corners=False).round().clamp(0, 255).to(torch.uint8).numpy()
+        arr = (
+            F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+            .round()
+            .clamp(0, 255)
+            .to(torch.uint8)
+            .numpy()
+        )
     return np.ascontiguousarray(arr), None, str(path)
 
 
@@ -440,8 +473,11 @@ def _celeba_files(path: Path, split: str | None) -> list[Path]:
     partition = path.parent / "list_eval_partition.txt"
     if split is not None and partition.is_file():
         code = {"train": "0", "valid": "1", "test": "2"}[split]
-        keep = {line.split()[0] for line in partition.read_text().splitlines()
-                if len(line.split()) == 2 and line.split()[1] == code}
+        keep = {
+            line.split()[0]
+            for line in partition.read_text().splitlines()
+            if len(line.split()) == 2 and line.split()[1] == code
+        }
         files = [f for f in files if f.name in keep]
     return files
 
@@ -450,8 +486,9 @@ def _celeba_files(path: Path, split: str | None) -> list[Path]:
 DEFAULT_CROP = {"lfw": 150, "celeba": 108, "lsun": None}
 
 
-def _decode(name: str, path: Path, resolution: int, limit: int | None, crop: int | None,
-            split: str | None) -> tuple[np.ndarray, np.ndarray | None, str]:
+def _decode(
+    name: str, path: Path, resolution: int, limit: int | None, crop: int | None, split: str | None
+) -> tuple[np.ndarray, np.ndarray | None, str]:
     if name == "mnist":
         return _load_mnist(path, resolution, limit)
     if name == "lld":
@@ -468,8 +505,16 @@ def _decode(name: str, path: Path, resolution: int, limit: int | None, crop: int
     return images, None, str(path)
 
 
-def load(name: str, resolution: int = 32, n: int | None = None, seed: int = 0, root: str | Path | None = None,
-         crop: int | None = -1, split: str | None = None, cache: bool = True) -> ImageSet:
+def load(
+    name: str,
+    resolution: int = 32,
+    n: int | None = None,
+    seed: int = 0,
+    root: str | Path | None = None,
+    crop: int | None = -1,
+    split: str | None = None,
+    cache: bool = True,
+) -> ImageSet:
     """Load dataset ``name`` at ``resolution`` px as an :class:`ImageSet` (decoded once, then cached).
 
     Parameters
@@ -520,6 +565,7 @@ def load(name: str, resolution: int = 32, n: int | None = None, seed: int = 0, r
         arrays = {"images": images, "source": np.array(source)}
         if labels is not None:
             arrays["labels"] = labels
+
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)

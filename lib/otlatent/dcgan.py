@@ -34,8 +34,18 @@ from .priors import get_prior
 from .runs import RunConfig, Training, batch_indices, finished_run, iteration_seed
 from .runtime import load_checkpoint
 
-__all__ = ["Generator", "Discriminator", "dcgan_init", "GANConfig", "GANRun", "train_dcgan", "load_generator",
-           "generate", "calibrate_batchnorm"]
+__all__ = [
+    "Generator",
+    "Discriminator",
+    "dcgan_init",
+    "GANConfig",
+    "GANRun",
+    "train_dcgan",
+    "load_generator",
+    "generate",
+    "calibrate_batchnorm",
+    "num_parameters",
+]
 
 
 def _levels(resolution: int) -> int:
@@ -57,7 +67,10 @@ class Generator(nn.Module):
         self.nz, self.nc, self.width, self.resolution = nz, nc, width, resolution
         ch = width * 2 ** (levels - 1)
         layers: list[nn.Module] = [  # nz x 1 x 1 -> ch x 4 x 4
-            nn.ConvTranspose2d(nz, ch, 4, 1, 0, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)]
+            nn.ConvTranspose2d(nz, ch, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(True),
+        ]
         for _ in range(levels - 1):  # doubles the side, halves the channels
             layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
             ch //= 2
@@ -156,7 +169,7 @@ def generate(generator: Generator, z, batch_size: int = 256) -> torch.Tensor:
     was_training = generator.training
     generator.eval()
     z = torch.as_tensor(z, dtype=torch.float32)
-    out = torch.cat([generator(z[i:i + batch_size].to(device)).cpu() for i in range(0, len(z), batch_size)])
+    out = torch.cat([generator(z[i : i + batch_size].to(device)).cpu() for i in range(0, len(z), batch_size)])
     generator.train(was_training)
     return out
 
@@ -186,9 +199,16 @@ def calibrate_batchnorm(generator: Generator, prior, n: int = 4096, batch_size: 
     return generator
 
 
-def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: str = "cpu",
-                checkpoint_minutes: float = 3.0, n_snapshots: int = 8, stop_after: int | None = None,
-                progress: bool = True) -> GANRun:
+def train_dcgan(
+    images,
+    config: GANConfig,
+    run_dir: Path | None = None,
+    device: str = "cpu",
+    checkpoint_minutes: float = 3.0,
+    n_snapshots: int = 8,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> GANRun:
     """Train (or resume, or reload) a DCGAN on ``images``.
 
     Parameters
@@ -222,9 +242,18 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
     D = Discriminator(config.nc, config.width, config.resolution).to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
-    run = Training(config, {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d},
-                   ("loss_d", "loss_g", "d_real", "d_fake"), ckpt_path, device, checkpoint_minutes, stop_after,
-                   progress, finite=("loss_d", "loss_g"), extra=("snapshots",))
+    run = Training(
+        config,
+        {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d},
+        ("loss_d", "loss_g", "d_real", "d_fake"),
+        ckpt_path,
+        device,
+        checkpoint_minutes,
+        stop_after,
+        progress,
+        finite=("loss_d", "loss_g"),
+        extra=("snapshots",),
+    )
     snapshots = run.extra["snapshots"]
     fixed_z = prior.sample(64, config.nz, seed=config.seed + 10_007, device=device)
     snap_at = set(np.unique(np.linspace(0, config.iterations, n_snapshots).round().astype(int)).tolist())
@@ -256,8 +285,14 @@ def train_dcgan(images, config: GANConfig, run_dir: Path | None = None, device: 
         loss_g = loss_fn(D(fake), ones)
         loss_g.backward()
         opt_g.step()
-        run.record(i, show=("loss_d", "loss_g"), loss_d=loss_d.item(), loss_g=loss_g.item(),
-                   d_real=torch.sigmoid(out_real).mean().item(), d_fake=torch.sigmoid(out_fake).mean().item())
+        run.record(
+            i,
+            show=("loss_d", "loss_g"),
+            loss_d=loss_d.item(),
+            loss_g=loss_g.item(),
+            d_real=torch.sigmoid(out_real).mean().item(),
+            d_fake=torch.sigmoid(out_fake).mean().item(),
+        )
     snapshot(max(run.end, run.start))
     done, hist = run.finish()
     if run.complete:
@@ -273,5 +308,11 @@ def load_generator(path: str | Path, device: str = "cpu") -> GANRun:
     G = Generator(config.nz, config.nc, config.width, config.resolution).to(device)
     G.load_state_dict(state["G"])
     G.eval()
-    return GANRun(config, G, None, state["history"], state["snapshots"], state["iteration"], state["seconds"],
-                  Path(path))
+    return GANRun(
+        config, G, None, state["history"], state["snapshots"], state["iteration"], state["seconds"], Path(path)
+    )
+
+
+def num_parameters(module: nn.Module) -> int:
+    """The number of parameters of ``module``."""
+    return sum(p.numel() for p in module.parameters())

@@ -6,6 +6,7 @@ draw all variants of an operation in one loop.  Latents are torch tensors of
 shape (..., d).  The operations live in :mod:`otlatent.operations`, their
 matched versions in :mod:`otlatent.matching`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,20 @@ from . import matching
 from . import operations as ops
 from .priors import get_prior
 
-__all__ = ["METHODS", "interpolation_path", "grid_4point", "bilinear_weights", "midpoints", "walks",
-           "vicinity_samples", "analogies", "norms"]
+__all__ = [
+    "METHODS",
+    "draw",
+    "interpolation_path",
+    "grid_4point",
+    "bilinear_weights",
+    "midpoints",
+    "midpoint_sets",
+    "MIDPOINT_SETS",
+    "walks",
+    "vicinity_samples",
+    "analogies",
+    "norms",
+]
 
 METHODS = ("linear", "slerp", "matched")
 
@@ -25,9 +38,11 @@ def interpolation_path(z1: torch.Tensor, z2: torch.Tensor, steps: int, prior) ->
     """2-point interpolation from ``z1`` (t = 0) to ``z2`` (t = 1) at ``steps`` evenly spaced t; each (steps, d)."""
     prior = get_prior(prior)
     ts = np.linspace(0.0, 1.0, steps)
-    return {"linear": torch.stack([ops.lerp(z1, z2, t) for t in ts]),
-            "slerp": torch.stack([ops.slerp(z1, z2, t) for t in ts]),
-            "matched": torch.stack([matching.matched_lerp(z1, z2, t, prior) for t in ts])}
+    return {
+        "linear": torch.stack([ops.lerp(z1, z2, t) for t in ts]),
+        "slerp": torch.stack([ops.slerp(z1, z2, t) for t in ts]),
+        "matched": torch.stack([matching.matched_lerp(z1, z2, t, prior) for t in ts]),
+    }
 
 
 def bilinear_weights(a: float, b: float) -> tuple[float, float, float, float]:
@@ -69,6 +84,27 @@ def midpoints(zs: torch.Tensor, prior) -> dict[str, torch.Tensor]:
     if k == 2:
         out["slerp"] = ops.slerp(zs[0], zs[1], 0.5)
     return {m: out[m] for m in METHODS if m in out}
+
+
+#: The rows of the paper's Table 2 after the random samples, in order.
+MIDPOINT_SETS = ("2-point linear", "2-point slerp", "2-point matched", "4-point linear", "4-point matched")
+
+
+def draw(prior, n: int, d: int, seed: int, offset: int) -> torch.Tensor:
+    """``n`` latents of dimension ``d`` from ``prior`` (CPU float32), seeded by ``seed * 1000 + offset``: one
+    notebook seed gives each use (``offset``) its own independent draw.
+    """
+    return get_prior(prior).sample(n, d, seed=seed * 1000 + offset, device="cpu")
+
+
+def midpoint_sets(pairs: torch.Tensor, quads: torch.Tensor, prior, random=None) -> dict[str, torch.Tensor]:
+    """The latent sets of the paper's Table 2: :data:`MIDPOINT_SETS` from the 2-point midpoints of ``pairs``
+    (2, n, d) and the 4-point centres of ``quads`` (4, m, d), after ``"random samples"`` when ``random`` is given.
+    """
+    two, four = midpoints(pairs, prior), midpoints(quads, prior)
+    out = {} if random is None else {"random samples": random}
+    out.update({f"2-point {m}": two[m] for m in METHODS} | {f"4-point {m}": four[m] for m in ("linear", "matched")})
+    return out
 
 
 def walks(z0: torch.Tensor, steps: torch.Tensor, eps: float, prior) -> dict[str, torch.Tensor]:

@@ -6,6 +6,7 @@ found in ``dir`` (this is how CI uses ``../shared/data``).  Every file with a
 published checksum is verified.  Files are placed under the data root
 (:func:`otlatent.config.data_root`) in the layout the loaders expect.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,26 +58,56 @@ _MNIST_SHA256_REPACKED = {
 }
 
 SOURCES: tuple[Source, ...] = tuple(
-    Source("mnist", name, f"mnist/{name}", url=_MNIST_MIRROR + name,
-           digests={"md5": [md5], "sha256": [_MNIST_SHA256_REPACKED.get(name, "")]},
-           how_to_get="torchvision's MNIST mirror (downloaded by `make data`)")
+    Source(
+        "mnist",
+        name,
+        f"mnist/{name}",
+        url=_MNIST_MIRROR + name,
+        digests={"md5": [md5], "sha256": [_MNIST_SHA256_REPACKED.get(name, "")]},
+        how_to_get="torchvision's MNIST mirror (downloaded by `make data`)",
+    )
     for name, md5 in _MNIST_MD5.items()
 ) + (
-    Source("lfw", "lfw-deepfunneled.tgz", "lfw-deepfunneled", extract=True,
-           digests={"md5": ["68331da3eb755a505a502b5aacb3c201"],  # the official archive
-                    "sha256": ["5f5d530085c6776351134b91336c66d54e26ae3111aeaaf601b3ba2473955868"]},  # repacked copy
-           how_to_get=("the official host vis-www.cs.umass.edu/lfw is offline; get `lfw-deepfunneled.tgz` "
-                       "from a mirror (e.g. the Kaggle dataset jessicali9530/lfw-dataset) and run "
-                       "`make data ARCHIVES=<folder holding it>`")),
-    Source("celeba", "img_align_celeba.zip", "celeba/img_align_celeba",
-           how_to_get=("download `img_align_celeba.zip` and `list_eval_partition.txt` from "
-                       "mmlab.ie.cuhk.edu.hk/projects/CelebA.html (Google Drive) and unzip them into "
-                       "<data root>/celeba/")),
-    Source("lsun", "bedroom_train_lmdb.zip", "lsun/bedroom_train_lmdb",
-           how_to_get=("run `python download.py -c bedroom` from github.com/fyu/lsun and unzip "
-                       "`bedroom_train_lmdb.zip` into <data root>/lsun/")),
-    Source("lld", "LLD-icon.hdf5", "lld/LLD-icon.hdf5",
-           how_to_get=("download `LLD-icon.hdf5` from data.vision.ee.ethz.ch/sagea/lld/ into <data root>/lld/")),
+    Source(
+        "lfw",
+        "lfw-deepfunneled.tgz",
+        "lfw-deepfunneled",
+        extract=True,
+        digests={
+            "md5": ["68331da3eb755a505a502b5aacb3c201"],  # the official archive
+            "sha256": ["5f5d530085c6776351134b91336c66d54e26ae3111aeaaf601b3ba2473955868"],
+        },  # repacked copy
+        how_to_get=(
+            "the official host vis-www.cs.umass.edu/lfw is offline; get `lfw-deepfunneled.tgz` "
+            "from a mirror (e.g. the Kaggle dataset jessicali9530/lfw-dataset) and run "
+            "`make data ARCHIVES=<folder holding it>`"
+        ),
+    ),
+    Source(
+        "celeba",
+        "img_align_celeba.zip",
+        "celeba/img_align_celeba",
+        how_to_get=(
+            "download `img_align_celeba.zip` and `list_eval_partition.txt` from "
+            "mmlab.ie.cuhk.edu.hk/projects/CelebA.html (Google Drive) and unzip them into "
+            "<data root>/celeba/"
+        ),
+    ),
+    Source(
+        "lsun",
+        "bedroom_train_lmdb.zip",
+        "lsun/bedroom_train_lmdb",
+        how_to_get=(
+            "run `python download.py -c bedroom` from github.com/fyu/lsun and unzip "
+            "`bedroom_train_lmdb.zip` into <data root>/lsun/"
+        ),
+    ),
+    Source(
+        "lld",
+        "LLD-icon.hdf5",
+        "lld/LLD-icon.hdf5",
+        how_to_get=("download `LLD-icon.hdf5` from data.vision.ee.ethz.ch/sagea/lld/ into <data root>/lld/"),
+    ),
 )
 
 
@@ -95,8 +126,10 @@ def _verify(path: Path, source: Source) -> None:
     for algorithm, accepted in source.digests.items():
         if file_digest(path, algorithm) in accepted:
             return
-    raise ValueError(f"{path}: checksum does not match any published digest of {source.filename} "
-                     f"({source.digests}); the file is corrupt or a different version")
+    raise ValueError(
+        f"{path}: checksum does not match any published digest of {source.filename} "
+        f"({source.digests}); the file is corrupt or a different version"
+    )
 
 
 def _place(path: Path, source: Source, root: Path) -> str:
@@ -168,8 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             print(download(source, root))
         except Exception as exc:  # keep going: one dead mirror must not hide the other instructions
             failures += 1
-            print(f"{source.dataset}: download of {source.url} failed ({exc}); {source.how_to_get}",
-                  file=sys.stderr)
+            print(f"{source.dataset}: download of {source.url} failed ({exc}); {source.how_to_get}", file=sys.stderr)
     return 1 if failures else 0
 
 

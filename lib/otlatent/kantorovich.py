@@ -129,8 +129,9 @@ def monge_map_from_plan(plan, atol: float | None = None) -> np.ndarray:
     counts = support.sum(axis=1)
     split = np.flatnonzero(counts > 1)
     if split.size:
-        raise ValueError(f"the plan splits the mass of row(s) {split[:10].tolist()} between several "
-                         f"columns: no Monge map induces it")
+        raise ValueError(
+            f"the plan splits the mass of row(s) {split[:10].tolist()} between several columns: no Monge map induces it"
+        )
     return np.where(counts == 1, support.argmax(axis=1), -1)
 
 
@@ -183,7 +184,7 @@ class GaussianMap:
 
 
 def gaussian_map(mean_source, cov_source, mean_target, cov_target) -> GaussianMap:
-    r"""The optimal transport map for the squared Euclidean cost from :math:`N(m_1, \Sigma_1)` to :math:`N(m_2, \Sigma_2)`.
+    r"""The optimal map for the squared Euclidean cost from :math:`N(m_1, \Sigma_1)` to :math:`N(m_2, \Sigma_2)`.
 
     .. math::
         T(x) = m_2 + A (x - m_1), \qquad

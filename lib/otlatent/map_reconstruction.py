@@ -13,25 +13,26 @@ from torch import nn
 __all__ = ["map_latents"]
 
 
-def map_latents(decode, y, z0, sigma, mask=None, steps: int = 150, lr: float = 0.05, batch_size: int = 256,
-                progress: bool = False) -> tuple[torch.Tensor, np.ndarray]:
-    """Maximum a posteriori latents of observed images under a decoder and the prior :math:`\\mathcal N(0, I)`.
+def map_latents(
+    decode, y, z0, sigma, mask=None, steps: int = 150, lr: float = 0.05, batch_size: int = 256, progress: bool = False
+) -> tuple[torch.Tensor, np.ndarray]:
+    r"""Maximum a posteriori latents of observed images under a decoder and the prior :math:`\mathcal N(0, I)`.
 
     Minimises, per image, with Adam from ``z0``,
 
     .. math::
 
-        E(z) = \\frac{1}{2\\sigma^2} \\sum_{d \\in \\Omega} \\left(y_d - m_\\theta(z)_d\\right)^2
-               + \\frac12 \\lVert z \\rVert^2,
+        E(z) = \frac{1}{2\sigma^2} \sum_{d \in \Omega} \left(y_d - m_\theta(z)_d\right)^2
+               + \frac12 \lVert z \rVert^2,
 
-    :math:`-\\log p(y_\\Omega \\mid z) - \\log p(z)` up to constants, where :math:`\\Omega` is the set of observed
-    (uncorrupted) pixel values given by ``mask`` (all when ``None``) and :math:`\\sigma` the likelihood's scale
-    (for additive noise of scale :math:`\\sigma_n`: :math:`\\sqrt{s^2 + \\sigma_n^2}`).
+    :math:`-\log p(y_\Omega \mid z) - \log p(z)` up to constants, where :math:`\Omega` is the set of observed
+    (uncorrupted) pixel values given by ``mask`` (all when ``None``) and :math:`\sigma` the likelihood's scale
+    (for additive noise of scale :math:`\sigma_n`: :math:`\sqrt{s^2 + \sigma_n^2}`).
 
     Parameters
     ----------
     decode : callable
-        :math:`z \\mapsto m_\\theta(z)`, (N, nz) -> (N, C, H, W), differentiable.
+        :math:`z \mapsto m_\theta(z)`, (N, nz) -> (N, C, H, W), differentiable.
     y : torch.Tensor
         Observed images (N, C, H, W), same range as the decoder's output.
     z0 : torch.Tensor
@@ -54,8 +55,11 @@ def map_latents(decode, y, z0, sigma, mask=None, steps: int = 150, lr: float = 0
     z0 = torch.as_tensor(z0, dtype=torch.float32)
     if len(y) != len(z0):
         raise ValueError(f"got {len(y)} images but {len(z0)} starting latents")
-    sig = torch.as_tensor(sigma, dtype=torch.float32).expand(len(y)) if torch.as_tensor(sigma).ndim == 0 \
+    sig = (
+        torch.as_tensor(sigma, dtype=torch.float32).expand(len(y))
+        if torch.as_tensor(sigma).ndim == 0
         else torch.as_tensor(sigma, dtype=torch.float32)
+    )
     if (sig <= 0).any():
         raise ValueError("sigma must be positive")
     m = torch.ones(1, 1, 1, 1) if mask is None else torch.as_tensor(mask).float()
@@ -79,9 +83,9 @@ def _map_batches(decode, y, z0, sig, m, steps, lr, batch_size, device, progress)
 
     out_z, out_e = [], []
     for i in tqdm(range(0, len(y), batch_size), disable=not progress, desc="MAP", unit="batch"):
-        yb, sb = y[i:i + batch_size].to(device), sig[i:i + batch_size].to(device)
-        mb = (m if m.shape[0] == 1 else m[i:i + batch_size]).to(device)
-        z = z0[i:i + batch_size].clone().to(device).requires_grad_(True)
+        yb, sb = y[i : i + batch_size].to(device), sig[i : i + batch_size].to(device)
+        mb = (m if m.shape[0] == 1 else m[i : i + batch_size]).to(device)
+        z = z0[i : i + batch_size].clone().to(device).requires_grad_(True)
         opt = torch.optim.Adam([z], lr=lr)
 
         def energy():

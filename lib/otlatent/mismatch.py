@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
+from .backend import is_torch
 from .matching.laws import GaussianSumLaw, NumericalSumLaw, ScaleLaw, SumLaw
 from .matching.uniform import UniformSumLaw
-from .backend import is_torch
 from .priors import Gaussian, Prior, Uniform, get_prior
 
 __all__ = ["kl_exact", "kl_estimate", "kl_binned", "kl_cells"]
@@ -101,7 +101,8 @@ def kl_cells(prior, law: SumLaw | None = None, bins: int = 1000) -> np.ndarray:
     """Cell edges for :func:`kl_estimate`: ``bins`` cells of equal prior probability, or, with ``law``,
     half of them equiprobable under the prior and half evenly spaced over the law's central
     range (its 1e-7 .. 1 - 1e-7 quantiles), so that a law much wider or narrower than the prior is
-    resolved too. The outer edges are the prior's support ends or +-inf."""
+    resolved too. The outer edges are the prior's support ends or +-inf.
+    """
     prior = get_prior(prior)
     lo, hi = prior.support
     k = bins if law is None else bins // 2
@@ -141,7 +142,7 @@ def kl_estimate(samples, prior, d: int = 1, edges=None, bins: int = 1000) -> tup
     logr = np.log(f[m] / p[m])
     plug = float(np.sum(f[m] * logr))
     est = plug - (m.sum() - 1) / (2 * n)
-    var = float(np.sum(f[m] * logr ** 2) - plug ** 2)
+    var = float(np.sum(f[m] * logr**2) - plug**2)
     b = int((p > 0).sum())
     se = math.sqrt(max(var, 0.0) / n + (b - 1) / (2 * n * n))
     return d * est, d * se

@@ -12,6 +12,7 @@ that readers on GitHub see the figures.
 ``python -m otlatent.notebooks prepare --preset smoke --out build/ci``
     injects the parameters without executing, for ``pytest --nbval-lax``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,7 +76,8 @@ def datasets_present() -> list[str]:
 def _runs(notebook: Path, datasets: list[str] | None) -> list[str | None]:
     """The datasets to run a notebook on: none for simulation notebooks; every dataset present for those whose
     default is ``synthetic`` (the GAN notebooks); the default alone for notebooks about one dataset (the VAE
-    notebooks' ``lfw``: they fall back to ``synthetic`` themselves when it is missing)."""
+    notebooks' ``lfw``: they fall back to ``synthetic`` themselves when it is missing).
+    """
     params = parameters_of(notebook)
     if "dataset" not in params:
         return [None]
@@ -85,8 +87,9 @@ def _runs(notebook: Path, datasets: list[str] | None) -> list[str | None]:
     return datasets_present() if default == "synthetic" else [default]
 
 
-def reproduce(preset: str, only: list[str] | None = None, datasets: list[str] | None = None,
-              out: Path | None = None) -> list[tuple[str, float]]:
+def reproduce(
+    preset: str, only: list[str] | None = None, datasets: list[str] | None = None, out: Path | None = None
+) -> list[tuple[str, float]]:
     """Execute every notebook at ``preset``; return (run name, seconds) pairs."""
     import papermill
 
@@ -107,8 +110,14 @@ def reproduce(preset: str, only: list[str] | None = None, datasets: list[str] | 
             target = out / f"{name}.ipynb"
             print(f"[reproduce] {name} (preset {preset}) ...", flush=True)
             t0 = time.perf_counter()
-            papermill.execute_notebook(str(notebook), str(target), parameters=params, kernel_name="python3",
-                                       cwd=str(source.parent), progress_bar=False)
+            papermill.execute_notebook(
+                str(notebook),
+                str(target),
+                parameters=params,
+                kernel_name="python3",
+                cwd=str(source.parent),
+                progress_bar=False,
+            )
             seconds = time.perf_counter() - t0
             print(f"[reproduce] {name}: {seconds:.1f} s -> {target}", flush=True)
             timings.append((name, seconds))
@@ -130,11 +139,18 @@ def prepare(preset: str, out: Path, only: list[str] | None = None) -> list[Path]
     for source in notebook_sources(only):
         notebook = source.with_suffix(".ipynb")
         if not notebook.exists():
-            raise FileNotFoundError(f"{notebook} is missing: run `make reproduce` (or `jupytext --to notebook "
-                                    f"{source}`) to create it")
+            raise FileNotFoundError(
+                f"{notebook} is missing: run `make reproduce` (or `jupytext --to notebook {source}`) to create it"
+            )
         target = out / notebook.name
-        papermill.execute_notebook(str(notebook), str(target), parameters={"preset": preset},
-                                   prepare_only=True, kernel_name="python3", progress_bar=False)
+        papermill.execute_notebook(
+            str(notebook),
+            str(target),
+            parameters={"preset": preset},
+            prepare_only=True,
+            kernel_name="python3",
+            progress_bar=False,
+        )
         written.append(target)
     return written
 

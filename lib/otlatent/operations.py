@@ -35,6 +35,7 @@ random walk step          (1, eps)                 y_i = (y_{i-1} + eps u_i) / s
 For the uniform prior the map is T(y) = 2 F_Y(y) - 1 (on [-1, 1]) with the exact
 piecewise-polynomial F_Y; at the midpoint T(y) = y (2 - |y|).
 """
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,22 @@ import numpy as np
 from .backend import as_float, is_torch, stack
 
 __all__ = [
-    "lerp", "slerp", "n_point", "vicinity", "analogy", "random_walk", "lerp_coeffs", "analogy_coeffs",
-    "vicinity_coeffs", "check_t", "check_eps", "check_weights", "stack_latents", "combine", "walk_steps", "walk",
+    "lerp",
+    "slerp",
+    "n_point",
+    "vicinity",
+    "analogy",
+    "random_walk",
+    "lerp_coeffs",
+    "analogy_coeffs",
+    "vicinity_coeffs",
+    "check_t",
+    "check_eps",
+    "check_weights",
+    "stack_latents",
+    "combine",
+    "walk_steps",
+    "walk",
 ]
 
 #: Tolerance on sum(weights) == 1.
@@ -61,8 +76,9 @@ def _latents(*named):
     arrays = [as_float(a) for _, a in named]
     kinds = {is_torch(a) for a in arrays}
     if len(kinds) > 1:
-        raise ValueError("mix of NumPy arrays and torch tensors: pass " + ", ".join(n for n, _ in named)
-                         + " as the same type")
+        raise ValueError(
+            "mix of NumPy arrays and torch tensors: pass " + ", ".join(n for n, _ in named) + " as the same type"
+        )
     shapes = [tuple(a.shape) for a in arrays]
     if any(s != shapes[0] for s in shapes):
         raise ValueError("shape mismatch: " + ", ".join(f"{n}{tuple(s)}" for (n, _), s in zip(named, shapes)))
@@ -119,8 +135,10 @@ def check_weights(weights, k: int) -> tuple[float, ...]:
     if not np.all(np.isfinite(w)):
         raise ValueError(f"weights must be finite, got {w}")
     if np.any(w < 0):
-        raise ValueError(f"weights must be non-negative for an interpolation, got {w} "
-                         "(use otlatent.matching.match() for general linear combinations)")
+        raise ValueError(
+            f"weights must be non-negative for an interpolation, got {w} "
+            "(use otlatent.matching.match() for general linear combinations)"
+        )
     if abs(w.sum() - 1.0) > WEIGHT_TOL:
         raise ValueError(f"weights must sum to 1, got sum {w.sum():.8g}")
     return tuple(float(x) for x in w)
@@ -244,7 +262,7 @@ def vicinity(z, u, eps):
     if is_torch(z) != is_torch(u):
         raise ValueError("mix of NumPy arrays and torch tensors: pass z and u as the same type")
     zs, us = tuple(z.shape), tuple(u.shape)
-    if not zs or len(us) < len(zs) or us[len(us) - len(zs):] != zs:
+    if not zs or len(us) < len(zs) or us[len(us) - len(zs) :] != zs:
         raise ValueError(f"shape mismatch: u{us} must have z's shape {zs}, optionally with extra leading axes")
     if z.dtype != u.dtype:
         raise ValueError(f"z and u have different dtypes: {z.dtype}, {u.dtype}")
@@ -267,8 +285,10 @@ def walk_steps(z0, steps):
     if is_torch(z0) != is_torch(st):
         raise ValueError("mix of NumPy arrays and torch tensors: pass z0 and steps as the same type")
     if tuple(st.shape[1:]) != tuple(z0.shape) or st.ndim < 2:
-        raise ValueError(f"shape mismatch: steps must have shape (n_steps, *z0.shape) = (n, {tuple(z0.shape)}), "
-                         f"got {tuple(st.shape)}")
+        raise ValueError(
+            f"shape mismatch: steps must have shape (n_steps, *z0.shape) = (n, {tuple(z0.shape)}), "
+            f"got {tuple(st.shape)}"
+        )
     if z0.dtype != st.dtype:
         raise ValueError(f"z0 and steps have different dtypes: {z0.dtype}, {st.dtype}")
     return z0, st

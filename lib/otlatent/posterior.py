@@ -12,8 +12,8 @@ __all__ = ["gaussian_kl_to_standard_normal", "aggregate_posterior"]
 
 
 def gaussian_kl_to_standard_normal(mean, cov) -> float:
-    """:math:`\\mathrm{KL}(\\mathcal N(m, \\Sigma) \\,\\|\\, \\mathcal N(0, I_d))
-    = \\frac12\\left(\\operatorname{tr}\\Sigma + m^\\top m - d - \\log\\det\\Sigma\\right)` in nats.
+    r""":math:`\mathrm{KL}(\mathcal N(m, \Sigma) \,\|\, \mathcal N(0, I_d))
+    = \frac12\left(\operatorname{tr}\Sigma + m^\top m - d - \log\det\Sigma\right)` in nats.
 
     ``cov`` is a (d, d) covariance or a (d,) diagonal.
     """
@@ -28,10 +28,10 @@ def gaussian_kl_to_standard_normal(mean, cov) -> float:
 
 
 def aggregate_posterior(mu, logvar, active_threshold: float = 0.01) -> dict:
-    """How far the encoder's outputs on a set of images are from the prior :math:`\\mathcal N(0, I)`.
+    r"""How far the encoder's outputs on a set of images are from the prior :math:`\mathcal N(0, I)`.
 
-    The aggregated posterior :math:`q(z) = \\frac1N \\sum_i q(z \\mid x_i)` has per-dimension variance
-    :math:`\\operatorname{Var}_i[\\mu_{ij}] + \\frac1N\\sum_i \\sigma^2_{ij}` (law of total variance); it equals
+    The aggregated posterior :math:`q(z) = \frac1N \sum_i q(z \mid x_i)` has per-dimension variance
+    :math:`\operatorname{Var}_i[\mu_{ij}] + \frac1N\sum_i \sigma^2_{ij}` (law of total variance); it equals
     the prior's only if both add up to 1.
 
     Returns
@@ -50,9 +50,12 @@ def aggregate_posterior(mu, logvar, active_threshold: float = 0.01) -> dict:
     mean_post_var = post_var.mean(0)
     cov_total = cov_means + torch.diag(mean_post_var)
     var_means = torch.diagonal(cov_means)
-    return {"mean": m.numpy(), "var_means": var_means.numpy(), "mean_post_var": mean_post_var.numpy(),
-            "total_var": (var_means + mean_post_var).numpy(), "active": (var_means > active_threshold).numpy(),
-            "kl_gaussian_fit": gaussian_kl_to_standard_normal(m, cov_total),
-            "kl_means_fit": gaussian_kl_to_standard_normal(m, cov_means)}
-
-
+    return {
+        "mean": m.numpy(),
+        "var_means": var_means.numpy(),
+        "mean_post_var": mean_post_var.numpy(),
+        "total_var": (var_means + mean_post_var).numpy(),
+        "active": (var_means > active_threshold).numpy(),
+        "kl_gaussian_fit": gaussian_kl_to_standard_normal(m, cov_total),
+        "kl_means_fit": gaussian_kl_to_standard_normal(m, cov_means),
+    }

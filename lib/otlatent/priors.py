@@ -19,6 +19,7 @@ Three families:
 
 :func:`get_prior` turns a name (``"gaussian"``, ``"uniform"``) into one of them.
 """
+
 from __future__ import annotations
 
 import math
@@ -307,7 +308,8 @@ class Iid(Prior):
             dist = dist()
         if not isinstance(getattr(dist, "dist", None), scipy.stats.rv_continuous):
             raise ValueError(
-                f"Iid needs a frozen continuous scipy.stats distribution (e.g. scipy.stats.laplace()), got {dist!r}")
+                f"Iid needs a frozen continuous scipy.stats distribution (e.g. scipy.stats.laplace()), got {dist!r}"
+            )
         var = float(dist.var())
         if not math.isfinite(float(dist.ppf(0.75)) - float(dist.ppf(0.25))):
             raise ValueError(f"{dist.dist.name}: quantiles are not finite")
@@ -380,5 +382,7 @@ def get_prior(prior) -> Prior:
             return Uniform()
     elif isinstance(getattr(prior, "dist", None), scipy.stats.rv_continuous):
         return Iid(prior)
-    raise ValueError(f"unknown prior {prior!r}: valid priors are {', '.join(map(repr, PRIOR_NAMES))}, "
-                     "a Prior instance or a frozen continuous scipy.stats distribution")
+    raise ValueError(
+        f"unknown prior {prior!r}: valid priors are {', '.join(map(repr, PRIOR_NAMES))}, "
+        "a Prior instance or a frozen continuous scipy.stats distribution"
+    )

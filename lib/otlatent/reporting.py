@@ -3,6 +3,7 @@
 Figures are PNG files, tables a CSV plus a Markdown copy.  In a notebook the
 figure is also shown, followed by its caption.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,9 @@ def savefig(fig, path: str | os.PathLike, caption: str | None = None, show: bool
     return path
 
 
-def save_table(df, path: str | os.PathLike, caption: str | None = None, show: bool = True,
-               floatfmt: str = ".4g") -> tuple[Path, Path]:
+def save_table(
+    df, path: str | os.PathLike, caption: str | None = None, show: bool = True, floatfmt: str = ".4g"
+) -> tuple[Path, Path]:
     """Write a pandas ``DataFrame`` as ``<path>.csv`` and ``<path>.md``; return both paths."""
     path = Path(path)
     csv_path, md_path = path.with_suffix(".csv"), path.with_suffix(".md")

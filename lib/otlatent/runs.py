@@ -27,9 +27,23 @@ import numpy as np
 from . import __version__
 from .runtime import load_checkpoint, save_checkpoint
 
-__all__ = ["TrainingDiverged", "RunConfig", "run_paths", "finished_run", "check_images", "resume_state",
-           "check_finite", "Checkpointer", "progress_bar", "model_meta", "batch_indices", "iteration_seed",
-           "training_state", "Training", "iterations_for"]
+__all__ = [
+    "TrainingDiverged",
+    "RunConfig",
+    "run_paths",
+    "finished_run",
+    "check_images",
+    "resume_state",
+    "check_finite",
+    "Checkpointer",
+    "progress_bar",
+    "model_meta",
+    "batch_indices",
+    "iteration_seed",
+    "training_state",
+    "Training",
+    "iterations_for",
+]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -79,13 +93,16 @@ def run_paths(config: RunConfig, run_dir: Path | None = None) -> tuple[Path, Pat
 def check_images(shape, config) -> None:
     """Raise ``ValueError`` unless image ``shape[1:]`` is ``(config.nc, config.resolution, config.resolution)``."""
     if tuple(shape[1:]) != (config.nc, config.resolution, config.resolution):
-        raise ValueError(f"images have shape {tuple(shape[1:])}, config expects "
-                         f"({config.nc}, {config.resolution}, {config.resolution})")
+        raise ValueError(
+            f"images have shape {tuple(shape[1:])}, config expects "
+            f"({config.nc}, {config.resolution}, {config.resolution})"
+        )
 
 
 def finished_run(config: RunConfig, images_u8, run_dir: Path | None, load, device: str):
     """Check ``images_u8`` against ``config`` and return ``(model_path, ckpt_path, run)``: ``run`` is the finished
-    run in ``model_path`` (reloaded by ``load(path, device)``) when its config equals ``config``, else ``None``."""
+    run in ``model_path`` (reloaded by ``load(path, device)``) when its config equals ``config``, else ``None``.
+    """
     model_path, ckpt_path = run_paths(config, run_dir)
     check_images(images_u8.shape, config)
     if model_path.exists():
@@ -96,7 +113,7 @@ def finished_run(config: RunConfig, images_u8, run_dir: Path | None, load, devic
 
 
 def resume_state(ckpt_path: Path, config: RunConfig, device: str) -> dict | None:
-    """The training state saved at ``ckpt_path`` if it belongs to ``config`` (same class, equal fields), else ``None``."""
+    """The training state at ``ckpt_path`` if it belongs to ``config`` (same class, equal fields), else ``None``."""
     if not ckpt_path.exists():
         return None
     state = load_checkpoint(ckpt_path, device)
@@ -107,9 +124,11 @@ def check_finite(config: RunConfig, iteration: int, ckpt_path: Path, **terms: fl
     """Raise :class:`TrainingDiverged` naming the iteration, the terms and the last good checkpoint."""
     if not all(np.isfinite(v) for v in terms.values()):
         values = ", ".join(f"{k}={v}" for k, v in terms.items())
-        raise TrainingDiverged(f"{config.name}: training diverged at iteration {iteration}: {values}. Lower the "
-                               f"learning rate or check the data; the last good checkpoint is "
-                               f"{ckpt_path if ckpt_path.exists() else 'not written yet'}")
+        raise TrainingDiverged(
+            f"{config.name}: training diverged at iteration {iteration}: {values}. Lower the "
+            f"learning rate or check the data; the last good checkpoint is "
+            f"{ckpt_path if ckpt_path.exists() else 'not written yet'}"
+        )
 
 
 class Checkpointer:
@@ -132,14 +151,21 @@ def progress_bar(name: str, start: int, end: int, total: int, progress: bool, un
     """A tqdm bar over iterations ``start..end`` out of ``total``, named after the run."""
     from tqdm import tqdm
 
-    return tqdm(range(start, end), initial=start, total=total, disable=not progress, desc=name, unit=unit,
-                mininterval=2.0)
+    return tqdm(
+        range(start, end), initial=start, total=total, disable=not progress, desc=name, unit=unit, mininterval=2.0
+    )
 
 
 def model_meta(config: RunConfig, images, device: str, seconds: float, **extra) -> dict:
     """The metadata saved with a finished model."""
-    return {**dataclasses.asdict(config), "images": len(images), "source": images.source, "device": device,
-            "wall_seconds": seconds, **extra}
+    return {
+        **dataclasses.asdict(config),
+        "images": len(images),
+        "source": images.source,
+        "device": device,
+        "wall_seconds": seconds,
+        **extra,
+    }
 
 
 def batch_indices(n: int, batch: int, seed: int, iteration: int) -> np.ndarray:
@@ -149,7 +175,7 @@ def batch_indices(n: int, batch: int, seed: int, iteration: int) -> np.ndarray:
         raise ValueError(f"dataset of {n} images is smaller than one batch of {batch}")
     epoch, k = divmod(iteration, per_epoch)
     perm = np.random.default_rng([seed, epoch]).permutation(n)
-    return perm[k * batch:(k + 1) * batch]
+    return perm[k * batch : (k + 1) * batch]
 
 
 def iteration_seed(seed: int, iteration: int) -> int:
@@ -159,19 +185,28 @@ def iteration_seed(seed: int, iteration: int) -> int:
 
 def iterations_for(n_images: int, preset, epochs: float | None = None, batch: int | None = None) -> int:
     """Iterations of ``epochs`` passes over ``n_images`` at ``batch`` images each (default: the preset's GAN
-    schedule, ``preset.gan_epochs`` and ``preset.gan_batch``)."""
+    schedule, ``preset.gan_epochs`` and ``preset.gan_batch``).
+    """
     epochs = preset.gan_epochs if epochs is None else epochs
     batch = preset.gan_batch if batch is None else batch
     return max(1, int(np.ceil(epochs * n_images / batch)))
 
 
-def training_state(config: RunConfig, parts: dict, history: dict, iteration: int, seconds: float,
-                   **extra) -> dict[str, Any]:
+def training_state(
+    config: RunConfig, parts: dict, history: dict, iteration: int, seconds: float, **extra
+) -> dict[str, Any]:
     """A checkpoint: the config, each part's ``state_dict()`` under its name (models and optimisers), the
-    history as arrays, the iteration reached, the seconds spent and the package version."""
-    return {"config": dataclasses.asdict(config), **{k: v.state_dict() for k, v in parts.items()},
-            "history": {k: np.asarray(v) for k, v in history.items()}, "iteration": iteration, "seconds": seconds,
-            "version": __version__, **extra}
+    history as arrays, the iteration reached, the seconds spent and the package version.
+    """
+    return {
+        "config": dataclasses.asdict(config),
+        **{k: v.state_dict() for k, v in parts.items()},
+        "history": {k: np.asarray(v) for k, v in history.items()},
+        "iteration": iteration,
+        "seconds": seconds,
+        "version": __version__,
+        **extra,
+    }
 
 
 class Training:
@@ -193,9 +228,19 @@ class Training:
         Further checkpoint entries kept across a resume (e.g. snapshots), in :attr:`extra`.
     """
 
-    def __init__(self, config, parts: dict, history, ckpt_path: Path, device: str = "cpu",
-                 checkpoint_minutes: float = 3.0, stop_after: int | None = None, progress: bool = True,
-                 finite=None, extra=()):
+    def __init__(
+        self,
+        config,
+        parts: dict,
+        history,
+        ckpt_path: Path,
+        device: str = "cpu",
+        checkpoint_minutes: float = 3.0,
+        stop_after: int | None = None,
+        progress: bool = True,
+        finite=None,
+        extra=(),
+    ):
         self.config, self.parts, self.ckpt_path, self.progress = config, parts, ckpt_path, progress
         self.history: dict[str, list] = {k: [] for k in history}
         self.finite = tuple(history if finite is None else finite)
@@ -245,10 +290,20 @@ class Training:
         """Whether the schedule is done (after :meth:`finish`)."""
         return self.done >= self.config.iterations
 
-    def save_model(self, path: Path, models: dict, history: dict, images, device: str, meta: dict | None = None,
-                   **extra) -> None:
+    def save_model(
+        self, path: Path, models: dict, history: dict, images, device: str, meta: dict | None = None, **extra
+    ) -> None:
         """Write the finished model: its weights, history, iteration, seconds, version and metadata."""
-        save_checkpoint({"config": dataclasses.asdict(self.config), **{k: m.state_dict() for k, m in models.items()},
-                         "history": history, "iteration": self.done, "seconds": self.seconds,
-                         "version": __version__, **extra,
-                         "meta": model_meta(self.config, images, device, self.seconds, **(meta or {}))}, path)
+        save_checkpoint(
+            {
+                "config": dataclasses.asdict(self.config),
+                **{k: m.state_dict() for k, m in models.items()},
+                "history": history,
+                "iteration": self.done,
+                "seconds": self.seconds,
+                "version": __version__,
+                **extra,
+                "meta": model_meta(self.config, images, device, self.seconds, **(meta or {})),
+            },
+            path,
+        )

@@ -1,11 +1,13 @@
 """Seeding, device choice, torch threads and atomic writes."""
+
 from __future__ import annotations
 
 import os
 import random
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +24,7 @@ def seed_everything(seed: int) -> np.random.Generator:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - the legacy global generator is what this call seeds
     try:
         import torch
     except ImportError:  # pragma: no cover - torch is a dependency
@@ -52,9 +54,7 @@ def pick_device(preference: str | None = None) -> str:
         return available[0]
     kind = preference.split(":")[0]
     if kind not in available:
-        raise ValueError(
-            f"device {preference!r} is not available here; available: {', '.join(available)}"
-        )
+        raise ValueError(f"device {preference!r} is not available here; available: {', '.join(available)}")
     return preference
 
 

@@ -1,4 +1,5 @@
 """What every notebook does first: check its parameters, seed, pick a device, say where data comes from."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -57,8 +58,7 @@ class Study:
         """Save ``fig`` as ``<fig_dir>/<NN>_<name>.png`` and show it with a numbered caption."""
         self._figures += 1
         label = f"**Figure {self.number}.{self._figures}.**"
-        savefig(fig, self.fig_dir / f"{self.number}_{name}",
-                       caption=f"{label} {caption}" if caption else None)
+        savefig(fig, self.fig_dir / f"{self.number}_{name}", caption=f"{label} {caption}" if caption else None)
 
     def claim(self, statement: str, holds) -> bool:
         """Check a claim that the prose makes about this run's measured numbers, print and record it.
@@ -76,16 +76,24 @@ class Study:
         import pandas as pd
 
         table = pd.DataFrame(self.claims, columns=["claim", "holds"]).set_index("claim")
-        self.save_table(table, "claims", caption=caption or (
-            f"The claims of this notebook's summary, checked on this run (preset `{self.preset.name}`)."))
+        self.save_table(
+            table,
+            "claims",
+            caption=caption
+            or (f"The claims of this notebook's summary, checked on this run (preset `{self.preset.name}`)."),
+        )
 
     def save_table(self, df, name: str, caption: str | None = None, **kwargs) -> None:
         """Save ``df`` as ``<table_dir>/<NN>_<name>[_<dataset>].csv`` and ``.md`` and show it."""
         self._tables += 1
         label = f"**Table {self.number}.{self._tables}.**"
         suffix = f"_{self.dataset}" if self.dataset else ""
-        save_table(df, self.table_dir / f"{self.number}_{name}{suffix}",
-                          caption=f"{label} {caption}" if caption else None, **kwargs)
+        save_table(
+            df,
+            self.table_dir / f"{self.number}_{name}{suffix}",
+            caption=f"{label} {caption}" if caption else None,
+            **kwargs,
+        )
 
 
 def _short(path: Path) -> str:
@@ -96,8 +104,15 @@ def _short(path: Path) -> str:
         return str(path)
 
 
-def start(notebook: str, preset: str, seed: int = 0, dataset: str | None = None,
-          device: str | None = None, quiet: bool = False, fallback: str | None = None) -> Study:
+def start(
+    notebook: str,
+    preset: str,
+    seed: int = 0,
+    dataset: str | None = None,
+    device: str | None = None,
+    quiet: bool = False,
+    fallback: str | None = None,
+) -> Study:
     """Validate a notebook's parameters and set up its run.
 
     Parameters
@@ -138,20 +153,29 @@ def start(notebook: str, preset: str, seed: int = 0, dataset: str | None = None,
 
     set_style()
     sub = dataset if dataset is not None else "simulations"
-    study = Study(notebook=notebook, preset=cfg, seed=int(seed), rng=rng, device=dev, dataset=dataset,
-                  fig_dir=figures_root() / sub, table_dir=figures_root() / "tables")
+    study = Study(
+        notebook=notebook,
+        preset=cfg,
+        seed=int(seed),
+        rng=rng,
+        device=dev,
+        dataset=dataset,
+        fig_dir=figures_root() / sub,
+        table_dir=figures_root() / "tables",
+    )
     if not quiet:
         if dataset is None:
             data_line = "none needed: this notebook simulates all of its samples"
         elif dataset == "synthetic":
-            data_line = ("the study's embedded procedural dataset 'synthetic' "
-                         "(generated on this machine, no download)")
+            data_line = "the study's embedded procedural dataset 'synthetic' (generated on this machine, no download)"
         else:
             data_line = f"{dataset!r} under {_short(data_root())}"
         print(f"otlatent {__version__} | notebook {notebook} | python {platform.python_version()}")
         if missing is not None:
-            data_line += (f"\n         ({missing!r} was asked for but is not under {_short(data_root())}: "
-                          f"`make data` gets it; this run uses {dataset!r} instead)")
+            data_line += (
+                f"\n         ({missing!r} was asked for but is not under {_short(data_root())}: "
+                f"`make data` gets it; this run uses {dataset!r} instead)"
+            )
         print(f"data:    {data_line}")
         print(f"preset:  {cfg.name} ({cfg.description})")
         print(f"         {cfg.summary()}")

@@ -33,11 +33,20 @@ def dcgan_for(study, prior: str, images=None, progress: bool = True) -> GANRun:
     """
     preset = study.preset
     images = images if images is not None else images_for(study)
-    config = GANConfig(dataset=study.dataset, prior=prior, resolution=preset.gan_resolution,
-                       nc=images.images_u8.shape[1], width=preset.gan_width, batch_size=preset.gan_batch,
-                       iterations=iterations_for(len(images), preset), seed=study.seed, preset=preset.name)
-    return train_dcgan(images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes,
-                       progress=progress)
+    config = GANConfig(
+        dataset=study.dataset,
+        prior=prior,
+        resolution=preset.gan_resolution,
+        nc=images.images_u8.shape[1],
+        width=preset.gan_width,
+        batch_size=preset.gan_batch,
+        iterations=iterations_for(len(images), preset),
+        seed=study.seed,
+        preset=preset.name,
+    )
+    return train_dcgan(
+        images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes, progress=progress
+    )
 
 
 def vae_images_for(study):
@@ -56,7 +65,7 @@ def vae_images_for(study):
         people = data.lfw_identities()
         if people is None or len(people) < len(images):
             raise ValueError("LFW's file list does not match the loaded images; delete the LFW cache and reload")
-        people = people[:len(images)]
+        people = people[: len(images)]
         start = cut
         while start < len(images) and people[start] == people[cut - 1]:
             start += 1  # the boundary person has training images: not held out
@@ -64,8 +73,10 @@ def vae_images_for(study):
             raise ValueError(f"no held-out person: the last {len(images) - cut} images are all of {people[cut]}")
         labels = pd.factorize(people)[0].astype(np.int64)
         labels -= labels[start]
-        return (data.ImageSet(images.name, images.images_u8[:cut], None, images.source),
-                data.ImageSet(images.name, images.images_u8[start:], labels[start:], images.source))
+        return (
+            data.ImageSet(images.name, images.images_u8[:cut], None, images.source),
+            data.ImageSet(images.name, images.images_u8[start:], labels[start:], images.source),
+        )
 
     def part(sl):
         return data.ImageSet(images.name, images.images_u8[sl], None if labels is None else labels[sl], images.source)
@@ -82,12 +93,21 @@ def vae_for(study, train_images=None, progress: bool = True) -> VAERun:
     preset = study.preset
     if train_images is None:
         train_images, _ = vae_images_for(study)
-    config = VAEConfig(dataset=study.dataset, resolution=preset.vae_resolution, nc=train_images.images_u8.shape[1],
-                       width=preset.vae_width, batch_size=preset.vae_batch,
-                       iterations=iterations_for(len(train_images), preset, preset.vae_epochs, preset.vae_batch),
-                       sigma=0.1, learn_sigma=True, seed=study.seed, preset=preset.name)
-    return train_vae(train_images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes,
-                     progress=progress)
+    config = VAEConfig(
+        dataset=study.dataset,
+        resolution=preset.vae_resolution,
+        nc=train_images.images_u8.shape[1],
+        width=preset.vae_width,
+        batch_size=preset.vae_batch,
+        iterations=iterations_for(len(train_images), preset, preset.vae_epochs, preset.vae_batch),
+        sigma=0.1,
+        learn_sigma=True,
+        seed=study.seed,
+        preset=preset.name,
+    )
+    return train_vae(
+        train_images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes, progress=progress
+    )
 
 
 def classifier_for(study, progress: bool = True) -> tuple[TrainedClassifier, np.ndarray]:
@@ -106,10 +126,18 @@ def classifier_for(study, progress: bool = True) -> tuple[TrainedClassifier, np.
         images = data.load(study.dataset, preset.gan_resolution, n=preset.gan_max_images, seed=study.seed)
     task = "labels" if images.labels is not None else "rotation"
     config = ClassifierConfig(
-        dataset=study.dataset, task=task, num_classes=images.num_classes if task == "labels" else 4,
-        nc=images.images_u8.shape[1], resolution=preset.gan_resolution, width=preset.clf_width,
-        epochs=preset.clf_epochs, n_train=preset.clf_train, n_test=min(preset.clf_test, len(images) // 5),
-        seed=study.seed, preset=preset.name)
+        dataset=study.dataset,
+        task=task,
+        num_classes=images.num_classes if task == "labels" else 4,
+        nc=images.images_u8.shape[1],
+        resolution=preset.gan_resolution,
+        width=preset.clf_width,
+        epochs=preset.clf_epochs,
+        n_train=preset.clf_train,
+        n_test=min(preset.clf_test, len(images) // 5),
+        seed=study.seed,
+        preset=preset.name,
+    )
     run = train_classifier(images.images_u8, images.labels, config, device=study.device, progress=progress)
     _, test_idx = split_indices(len(images), config.n_train, config.n_test, config.seed)
     return run, images.images_u8[test_idx]

@@ -19,6 +19,7 @@ The discrete Kantorovich problem and the Gaussian maps are in :mod:`otlatent.kan
 Inputs are checked: empty arrays, NaN or infinite values, negative weights, weights that do not
 sum to one and mismatched sizes raise ``ValueError`` saying what is wrong.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,13 +59,11 @@ def _weights(w, n: int, name: str, values_name: str) -> np.ndarray | None:
         return None
     arr = np.asarray(w, dtype=np.float64)
     if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(f"{name} has shape {arr.shape} but {values_name} has {n} samples: "
-                         f"give one weight per sample")
+        raise ValueError(f"{name} has shape {arr.shape} but {values_name} has {n} samples: give one weight per sample")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} holds NaN or infinite values")
     if np.any(arr < 0):
-        raise ValueError(f"{name} holds {int(np.count_nonzero(arr < 0))} negative weight(s): "
-                         f"weights are probabilities")
+        raise ValueError(f"{name} holds {int(np.count_nonzero(arr < 0))} negative weight(s): weights are probabilities")
     total = float(arr.sum())
     if abs(total - 1.0) > WEIGHT_SUM_TOL:
         raise ValueError(f"{name} sum to {total!r}, not 1: pass normalised weights (w / w.sum())")
@@ -82,7 +81,8 @@ def _probabilities(u, name: str = "u") -> np.ndarray:
 
 def _is_distribution(obj, needs=("cdf", "ppf", "sf", "isf")) -> bool:
     """A ``scipy.stats`` (frozen) distribution, or any law with the methods ``needs`` (e.g. a prior of
-    :mod:`otlatent.priors` or a weighted-sum law of :mod:`otlatent.matching`)."""
+    :mod:`otlatent.priors` or a weighted-sum law of :mod:`otlatent.matching`).
+    """
     return all(callable(getattr(obj, attr, None)) for attr in needs)
 
 

@@ -1,38 +1,38 @@
-"""A convolutional VAE (Kingma & Welling, 2014) with an explicit Gaussian likelihood, trained resumably.
+r"""A convolutional VAE (Kingma & Welling, 2014) with an explicit Gaussian likelihood, trained resumably.
 
 Model
 -----
-Encoder :math:`q_\\phi(z \\mid x) = \\mathcal N(\\mu_\\phi(x), \\operatorname{diag}\\sigma^2_\\phi(x))` returns
-``(mu, logvar)``; prior :math:`p(z) = \\mathcal N(0, I_{n_z})`; decoder mean
-:math:`m_\\theta(z) \\in [-1, 1]^D` (``tanh``), with the likelihood
+Encoder :math:`q_\phi(z \mid x) = \mathcal N(\mu_\phi(x), \operatorname{diag}\sigma^2_\phi(x))` returns
+``(mu, logvar)``; prior :math:`p(z) = \mathcal N(0, I_{n_z})`; decoder mean
+:math:`m_\theta(z) \in [-1, 1]^D` (``tanh``), with the likelihood
 
 .. math::
 
-    p_\\theta(x \\mid z) = \\prod_{d=1}^{D} \\mathcal N(x_d;\\, m_\\theta(z)_d,\\, s^2),
+    p_\theta(x \mid z) = \prod_{d=1}^{D} \mathcal N(x_d;\, m_\theta(z)_d,\, s^2),
 
 one global scale :math:`s` in the units of the images in [-1, 1] (one uint8 step is 1/127.5): either fixed
-(``VAEConfig.sigma``) or learned (``VAEConfig.learn_sigma``, a parameter :math:`\\log s` initialised at
+(``VAEConfig.sigma``) or learned (``VAEConfig.learn_sigma``, a parameter :math:`\log s` initialised at
 ``log(sigma)``).  Its log-density, summed over all :math:`D = C H W` pixel values and including the normalising
 constant, is
 
 .. math::
 
-    \\log p_\\theta(x \\mid z) = -\\frac{D}{2}\\log(2\\pi s^2) - \\frac{\\lVert x - m_\\theta(z)\\rVert^2}{2 s^2},
+    \log p_\theta(x \mid z) = -\frac{D}{2}\log(2\pi s^2) - \frac{\lVert x - m_\theta(z)\rVert^2}{2 s^2},
 
 a continuous density in nats (the data are quantised, so it is not a discrete log-probability).
 
 Objective
 ---------
-The evidence lower bound per image, with one reparameterised sample :math:`z = \\mu + \\sigma \\odot \\epsilon`,
-:math:`\\epsilon \\sim \\mathcal N(0, I)`:
+The evidence lower bound per image, with one reparameterised sample :math:`z = \mu + \sigma \odot \epsilon`,
+:math:`\epsilon \sim \mathcal N(0, I)`:
 
 .. math::
 
-    \\mathrm{ELBO}(x) = \\mathbb E_{q(z\\mid x)}[\\log p_\\theta(x \\mid z)] - \\mathrm{KL}(q(z\\mid x)\\,\\|\\,p(z)),
-    \\qquad
-    \\mathrm{KL} = \\frac12 \\sum_{j=1}^{n_z} \\left(\\mu_j^2 + \\sigma_j^2 - 1 - \\log \\sigma_j^2\\right).
+    \mathrm{ELBO}(x) = \mathbb E_{q(z\mid x)}[\log p_\theta(x \mid z)] - \mathrm{KL}(q(z\mid x)\,\|\,p(z)),
+    \qquad
+    \mathrm{KL} = \frac12 \sum_{j=1}^{n_z} \left(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2\right).
 
-Training minimises the batch mean of :math:`-\\mathrm{ELBO}` with Adam; ``history`` records the batch means of
+Training minimises the batch mean of :math:`-\mathrm{ELBO}` with Adam; ``history`` records the batch means of
 ELBO, reconstruction term and KL (nats per image) at every iteration.
 
 Training uses the shared run machinery (:mod:`otlatent.runs`): the batch of iteration ``i`` is
@@ -40,6 +40,7 @@ Training uses the shared run machinery (:mod:`otlatent.runs`): the batch of iter
 interrupted at any point and resumed from its atomic checkpoint ends with bit-identical weights; a finished
 ``model.pt`` with metadata is reloaded instead of retrained.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,8 +55,17 @@ from .data import to_float
 from .runs import RunConfig, Training, batch_indices, check_finite, finished_run, iteration_seed
 from .runtime import load_checkpoint
 
-__all__ = ["VAEConfig", "VAE", "VAERun", "train_vae", "load_vae", "gaussian_log_likelihood", "kl_to_standard_normal",
-           "negative_elbo", "side_sizes"]
+__all__ = [
+    "VAEConfig",
+    "VAE",
+    "VAERun",
+    "train_vae",
+    "load_vae",
+    "gaussian_log_likelihood",
+    "kl_to_standard_normal",
+    "negative_elbo",
+    "side_sizes",
+]
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -75,9 +85,9 @@ def side_sizes(resolution: int, smallest: int = 8) -> list[int]:
 
 
 def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torch.Tensor | float) -> torch.Tensor:
-    """Per-image :math:`\\sum_d \\log \\mathcal N(x_d; m_d, s^2) = -\\frac D2 \\log(2\\pi s^2) - \\lVert x-m\\rVert^2/(2s^2)`.
+    r"""Per-image :math:`\sum_d \log \mathcal N(x_d; m_d, s^2) = -\frac D2 \log(2\pi s^2) - \lVert x-m\rVert^2/(2s^2)`.
 
-    ``log_sigma`` is :math:`\\log s` (a scalar, tensor or float).  Returns shape (N,), in nats.
+    ``log_sigma`` is :math:`\log s` (a scalar, tensor or float).  Returns shape (N,), in nats.
     """
     log_sigma = torch.as_tensor(log_sigma, dtype=x.dtype, device=x.device)
     d = x[0].numel()
@@ -86,29 +96,37 @@ def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torc
 
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Per-image :math:`\\mathrm{KL}(\\mathcal N(\\mu, \\operatorname{diag} e^{\\text{logvar}}) \\| \\mathcal N(0, I))
-    = \\frac12 \\sum_j (\\mu_j^2 + e^{\\text{logvar}_j} - 1 - \\text{logvar}_j)`, shape (N,), in nats."""
+    r"""Per-image :math:`\mathrm{KL}(\mathcal N(\mu, \operatorname{diag} e^{\text{logvar}}) \| \mathcal N(0, I))
+    = \frac12 \sum_j (\mu_j^2 + e^{\text{logvar}_j} - 1 - \text{logvar}_j)`, shape (N,), in nats.
+    """
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
 
 
 class VAE(nn.Module):
-    """Convolutional VAE for square ``resolution`` px images with ``nc`` channels in [-1, 1].
+    r"""Convolutional VAE for square ``resolution`` px images with ``nc`` channels in [-1, 1].
 
     Encoder: 4x4 stride-2 convolutions (``width``, ``2 width``, ``4 width``, ... channels, LeakyReLU 0.2) down
     to a side of at most 8 (:func:`side_sizes`), then one linear layer to ``(mu, logvar)`` of size ``nz`` each.
     Decoder: a linear layer back to that feature map, transposed 4x4 stride-2 convolutions with ReLU that retrace
     the encoder's sides exactly (odd sides by ``output_padding``), and ``tanh``.  No batch norm, so encoding and
     decoding are per-image functions in training and eval mode alike.  ``log_sigma`` is the likelihood's
-    :math:`\\log s`: a parameter when ``learn_sigma``, otherwise a buffer.
+    :math:`\log s`: a parameter when ``learn_sigma``, otherwise a buffer.
     """
 
-    def __init__(self, resolution: int = 45, nc: int = 3, nz: int = 100, width: int = 64, sigma: float = 0.1,
-                 learn_sigma: bool = False):
+    def __init__(
+        self,
+        resolution: int = 45,
+        nc: int = 3,
+        nz: int = 100,
+        width: int = 64,
+        sigma: float = 0.1,
+        learn_sigma: bool = False,
+    ):
         super().__init__()
         self.resolution, self.nc, self.nz, self.width = resolution, nc, nz, width
         self.sizes = side_sizes(resolution)
         levels = len(self.sizes) - 1
-        chans = [nc] + [width * 2 ** k for k in range(levels)]
+        chans = [nc] + [width * 2**k for k in range(levels)]
         enc: list[nn.Module] = []
         for k in range(levels):
             enc += [nn.Conv2d(chans[k], chans[k + 1], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
@@ -129,23 +147,25 @@ class VAE(nn.Module):
             self.register_buffer("log_sigma", init)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(mu, logvar)`` of :math:`q(z \\mid x)`, each of shape (N, nz)."""
+        r"""``(mu, logvar)`` of :math:`q(z \mid x)`, each of shape (N, nz)."""
         if x.shape[1:] != (self.nc, self.resolution, self.resolution):
-            raise ValueError(f"expected images of shape (N, {self.nc}, {self.resolution}, {self.resolution}), "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"expected images of shape (N, {self.nc}, {self.resolution}, {self.resolution}), got {tuple(x.shape)}"
+            )
         mu, logvar = self.to_stats(self.encoder(x)).chunk(2, dim=1)
         return mu, logvar
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Decoder means :math:`m_\\theta(z)` in [-1, 1], shape (N, nc, resolution, resolution)."""
+        r"""Decoder means :math:`m_\theta(z)` in [-1, 1], shape (N, nc, resolution, resolution)."""
         if z.ndim != 2 or z.shape[1] != self.nz:
             raise ValueError(f"latents must have shape (N, {self.nz}), got {tuple(z.shape)}")
         return self.decoder(self.from_latent(z).relu().view(len(z), *self.feature_shape))
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """One-sample ELBO terms of a batch: ``elbo``, ``recon`` (:math:`\\log p(x|z)`), ``kl``, each shape (N,),
+        r"""One-sample ELBO terms of a batch: ``elbo``, ``recon`` (:math:`\log p(x|z)`), ``kl``, each shape (N,),
         plus ``mu``, ``logvar``, ``z`` and ``mean`` (the decoded image).  ``eps`` is the standard normal noise
-        of the reparameterisation :math:`z = \\mu + e^{\\text{logvar}/2} \\epsilon` (drawn when omitted)."""
+        of the reparameterisation :math:`z = \mu + e^{\text{logvar}/2} \epsilon` (drawn when omitted).
+        """
         mu, logvar = self.encode(x)
         if eps is None:
             eps = torch.randn_like(mu)
@@ -162,7 +182,7 @@ class VAE(nn.Module):
 
 
 def negative_elbo(model: VAE, x: torch.Tensor, eps: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
-    """The training loss, the batch mean of :math:`-\\mathrm{ELBO}`, and the terms of :meth:`VAE.forward`."""
+    r"""The training loss, the batch mean of :math:`-\mathrm{ELBO}`, and the terms of :meth:`VAE.forward`."""
     out = model(x, eps)
     return -out["elbo"].mean(), out
 
@@ -222,18 +242,19 @@ class VAERun:
     def encode(self, x, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mu, logvar)`` on the CPU for float images in [-1, 1] (or uint8 images), in batches."""
         x = _as_float(x)
-        parts = [self.model.encode(x[i:i + batch_size].to(self.device)) for i in range(0, len(x), batch_size)]
+        parts = [self.model.encode(x[i : i + batch_size].to(self.device)) for i in range(0, len(x), batch_size)]
         return torch.cat([p[0].cpu() for p in parts]), torch.cat([p[1].cpu() for p in parts])
 
     @torch.no_grad()
     def decode(self, z, batch_size: int = 256) -> torch.Tensor:
         """Decoder means (CPU float images in [-1, 1]) for latents of shape (N, nz)."""
         z = torch.as_tensor(z, dtype=torch.float32)
-        return torch.cat([self.model.decode(z[i:i + batch_size].to(self.device)).cpu()
-                          for i in range(0, len(z), batch_size)])
+        return torch.cat(
+            [self.model.decode(z[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(z), batch_size)]
+        )
 
     def reconstruct(self, x, batch_size: int = 256) -> torch.Tensor:
-        """Decoder means at the encoder means, :math:`m_\\theta(\\mu_\\phi(x))`."""
+        r"""Decoder means at the encoder means, :math:`m_\theta(\mu_\phi(x))`."""
         return self.decode(self.encode(x, batch_size)[0], batch_size)
 
     @torch.no_grad()
@@ -243,7 +264,7 @@ class VAERun:
         gen = torch.Generator().manual_seed(seed)
         out: dict[str, list] = {"elbo": [], "recon": [], "kl": []}
         for i in range(0, len(x), batch_size):
-            xb = x[i:i + batch_size]
+            xb = x[i : i + batch_size]
             eps = torch.randn(len(xb), self.config.nz, generator=gen).to(self.device)
             terms = self.model(xb.to(self.device), eps)
             for k in out:
@@ -257,9 +278,16 @@ def _as_float(x) -> torch.Tensor:
     return torch.as_tensor(x, dtype=torch.float32)
 
 
-def train_vae(images, config: VAEConfig, run_dir: Path | None = None, device: str = "cpu",
-              checkpoint_minutes: float = 3.0, stop_after: int | None = None, progress: bool = True) -> VAERun:
-    """Train (or resume, or reload) a VAE on ``images`` by minimising the batch mean of :math:`-\\mathrm{ELBO}`.
+def train_vae(
+    images,
+    config: VAEConfig,
+    run_dir: Path | None = None,
+    device: str = "cpu",
+    checkpoint_minutes: float = 3.0,
+    stop_after: int | None = None,
+    progress: bool = True,
+) -> VAERun:
+    r"""Train (or resume, or reload) a VAE on ``images`` by minimising the batch mean of :math:`-\mathrm{ELBO}`.
 
     Parameters
     ----------
@@ -295,8 +323,17 @@ def train_vae(images, config: VAEConfig, run_dir: Path | None = None, device: st
     torch.manual_seed(config.seed)
     model = config.build().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    run = Training(config, {"model": model, "opt": opt}, ("elbo", "recon", "kl", "sigma"), ckpt_path, device,
-                   checkpoint_minutes, stop_after, progress, finite=())
+    run = Training(
+        config,
+        {"model": model, "opt": opt},
+        ("elbo", "recon", "kl", "sigma"),
+        ckpt_path,
+        device,
+        checkpoint_minutes,
+        stop_after,
+        progress,
+        finite=(),
+    )
     data_u8 = torch.from_numpy(images.images_u8)
     bs = config.batch_size
     model.train()

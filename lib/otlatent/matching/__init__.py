@@ -12,10 +12,21 @@ closed form or tabulate it.
 """
 
 from .laws import GaussianSumLaw, NumericalSumLaw, ScaleLaw, SumLaw, check_coeffs
-from .maps import (match, matched_analogy, matched_lerp, matched_n_point, matched_random_walk, matched_vicinity,
-                   sum_law)
+from .maps import match, matched_analogy, matched_lerp, matched_n_point, matched_random_walk, matched_vicinity, sum_law
 from .uniform import UniformSumLaw
 
-__all__ = ["sum_law", "match", "matched_lerp", "matched_n_point", "matched_vicinity", "matched_analogy",
-           "matched_random_walk", "SumLaw", "GaussianSumLaw", "UniformSumLaw", "NumericalSumLaw", "ScaleLaw",
-           "check_coeffs"]
+__all__ = [
+    "sum_law",
+    "match",
+    "matched_lerp",
+    "matched_n_point",
+    "matched_vicinity",
+    "matched_analogy",
+    "matched_random_walk",
+    "SumLaw",
+    "GaussianSumLaw",
+    "UniformSumLaw",
+    "NumericalSumLaw",
+    "ScaleLaw",
+    "check_coeffs",
+]

@@ -185,8 +185,8 @@ class NumericalSumLaw(SumLaw):
             k = np.arange(int(math.ceil((hi - o) / h)) + 2)
             half = o + (k[:-1] + 0.5) * h  # boundaries between lattice points
             z = half / c  # the same boundaries in units of the prior
-            lower = prior._cdf(z) if c > 0 else prior._sf(z)   # P(cZ <= half)
-            upper = prior._sf(z) if c > 0 else prior._cdf(z)   # P(cZ > half)
+            lower = prior._cdf(z) if c > 0 else prior._sf(z)  # P(cZ <= half)
+            upper = prior._sf(z) if c > 0 else prior._cdf(z)  # P(cZ > half)
             below = np.concatenate([[0.0], lower, [1.0]])
             above = np.concatenate([[1.0], upper, [0.0]])
             use_upper = np.concatenate([[False], (z > median) if c > 0 else (z < median), [True]])
@@ -238,10 +238,10 @@ class NumericalSumLaw(SumLaw):
         self._torch_tables: dict = {}
 
     def cdf(self, y):
-                return via_numpy64(lambda v: np.interp(v, self._grid, self._F, left=0.0, right=1.0), y)
+        return via_numpy64(lambda v: np.interp(v, self._grid, self._F, left=0.0, right=1.0), y)
 
     def sf(self, y):
-                return via_numpy64(lambda v: np.interp(v, self._grid, self._S, left=1.0, right=0.0), y)
+        return via_numpy64(lambda v: np.interp(v, self._grid, self._S, left=1.0, right=0.0), y)
 
     def transport(self, y):
         import torch
@@ -250,8 +250,10 @@ class NumericalSumLaw(SumLaw):
         device = device_of(y)
         key = str(device)
         if key not in self._torch_tables:
-            self._torch_tables[key] = (torch.as_tensor(self._ny, device=device, dtype=torch.float64),
-                                       torch.as_tensor(self._nt, device=device, dtype=torch.float64))
+            self._torch_tables[key] = (
+                torch.as_tensor(self._ny, device=device, dtype=torch.float64),
+                torch.as_tensor(self._nt, device=device, dtype=torch.float64),
+            )
         ny, nt = self._torch_tables[key]
         big = torch.finfo(torch_dtype(y)).max
         lo, hi = self.support

@@ -12,14 +12,31 @@ component), so \tilde y has exactly the prior law. Each ``matched_*`` operation 
 
 from __future__ import annotations
 
+from ..operations import (
+    analogy,
+    analogy_coeffs,
+    check_weights,
+    combine,
+    lerp,
+    lerp_coeffs,
+    stack_latents,
+    vicinity,
+    vicinity_coeffs,
+    walk,
+)
 from ..priors import Gaussian, Uniform, get_prior
-from ..operations import (analogy, analogy_coeffs, check_weights, combine, lerp, lerp_coeffs, stack_latents,
-                          vicinity, vicinity_coeffs, walk)
 from .laws import GaussianSumLaw, NumericalSumLaw, ScaleLaw, SumLaw, check_coeffs
 from .uniform import UniformSumLaw, box_sum_cost
 
-__all__ = ["sum_law", "match", "matched_lerp", "matched_n_point", "matched_vicinity", "matched_analogy",
-           "matched_random_walk"]
+__all__ = [
+    "sum_law",
+    "match",
+    "matched_lerp",
+    "matched_n_point",
+    "matched_vicinity",
+    "matched_analogy",
+    "matched_random_walk",
+]
 
 _CACHE: dict = {}
 

@@ -54,7 +54,7 @@ def _box_sum_pieces(a: list[Fraction]) -> tuple[list[Fraction], list[list[Fracti
     if xs[-1] != big_a:
         xs.append(big_a)
     pieces = []
-    for xl, xr in zip(xs[:-1], xs[1:]):
+    for xr in xs[1:]:
         s_c = s_min = big_a - xr
         coeffs = [Fraction(0)] * (n + 1)
         for v, w in active:
@@ -189,6 +189,7 @@ class UniformSumLaw(SumLaw):
                 for j in range(deg, 0, -1):
                     acc = torch.addcmul(cols[j], acc, xc)
                 torch.copysign(acc.add_(1.0), w, out=out)
+
         self._kernels[key] = kernel
         return kernel
 

@@ -16,15 +16,42 @@ The names below are re-exported so that ``from otlatent import metrics; metrics.
 """
 
 from .distances import frechet_distance, kernel_distance, mmd2_unbiased
-from .image_statistics import LAPLACIAN, compare_statistics, image_statistics
-from .inception import (INCEPTION_WEIGHTS_FILE, U8Images, fidelity_metrics, inception_score, inception_status,
-                        inception_weights_candidates)
+from .image_statistics import LAPLACIAN, compare_statistics, image_statistics, statistics_table
+from .inception import (
+    INCEPTION_WEIGHTS_FILE,
+    U8Images,
+    fidelity_metrics,
+    inception_score,
+    inception_status,
+    inception_weights_candidates,
+)
 from .reconstruction import PSNR_CAP, reconstruction_quality
 from .resampling import bootstrap_ci, holm, kid_permutation_test, permutation_test
 from .tables import WORSE, mean_ci_table, paper_style_table, score_sets, verdicts
 
-__all__ = ["image_statistics", "compare_statistics", "LAPLACIAN", "inception_score", "inception_status",
-           "inception_weights_candidates", "INCEPTION_WEIGHTS_FILE", "U8Images", "fidelity_metrics",
-           "frechet_distance", "kernel_distance", "mmd2_unbiased", "holm", "permutation_test", "bootstrap_ci",
-           "kid_permutation_test", "score_sets", "WORSE", "paper_style_table", "verdicts", "reconstruction_quality",
-           "mean_ci_table", "PSNR_CAP"]
+__all__ = [
+    "image_statistics",
+    "statistics_table",
+    "compare_statistics",
+    "LAPLACIAN",
+    "inception_score",
+    "inception_status",
+    "inception_weights_candidates",
+    "INCEPTION_WEIGHTS_FILE",
+    "U8Images",
+    "fidelity_metrics",
+    "frechet_distance",
+    "kernel_distance",
+    "mmd2_unbiased",
+    "holm",
+    "permutation_test",
+    "bootstrap_ci",
+    "kid_permutation_test",
+    "score_sets",
+    "WORSE",
+    "paper_style_table",
+    "verdicts",
+    "reconstruction_quality",
+    "mean_ci_table",
+    "PSNR_CAP",
+]

@@ -1,18 +1,19 @@
 """Distances between feature sets: FID (Heusel et al., 2017), KID (Binkowski et al., 2018) and the unbiased
-MMD^2 with KID's cubic polynomial kernel, computed as torch-fidelity computes them."""
+MMD^2 with KID's cubic polynomial kernel, computed as torch-fidelity computes them.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-__all__ = ["frechet_distance", "fid_from_stats", "moments", "kernel_distance", "poly_kernel", "mmd2",
-           "mmd2_unbiased"]
+__all__ = ["frechet_distance", "fid_from_stats", "moments", "kernel_distance", "poly_kernel", "mmd2", "mmd2_unbiased"]
 
 
 def frechet_distance(features_a, features_b) -> float:
     """FID between two feature sets (N, D), torch-fidelity's computation (``metric_fid.py``):
-    ``|mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr((S_a S_b)^(1/2))``."""
+    ``|mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr((S_a S_b)^(1/2))``.
+    """
     from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
     a = fid_features_to_statistics(torch.as_tensor(features_a).double().cpu())
@@ -64,8 +65,11 @@ def poly_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def mmd2(a: torch.Tensor, b: torch.Tensor) -> float:
     m, n = len(a), len(b)
     kaa, kbb = poly_kernel(a, a), poly_kernel(b, b)
-    return float((kaa.sum() - kaa.diagonal().sum()) / (m * (m - 1)) + (kbb.sum() - kbb.diagonal().sum()) / (n * (n - 1))
-                 - 2 * poly_kernel(a, b).mean())
+    return float(
+        (kaa.sum() - kaa.diagonal().sum()) / (m * (m - 1))
+        + (kbb.sum() - kbb.diagonal().sum()) / (n * (n - 1))
+        - 2 * poly_kernel(a, b).mean()
+    )
 
 
 def mmd2_unbiased(features_a, features_b) -> float:

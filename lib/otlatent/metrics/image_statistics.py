@@ -1,5 +1,6 @@
 """Per-image statistics that capture the paper's qualitative claim (midpoints of linear interpolation look
-blurrier and less saturated): saturation, contrast, sharpness, and their comparison between image sets."""
+blurrier and less saturated): saturation, contrast, sharpness, and their comparison between image sets.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch.nn.functional as F
 from ..data import to_unit
 from .resampling import holm_by_score
 
-__all__ = ["LAPLACIAN", "image_statistics", "compare_statistics"]
+__all__ = ["LAPLACIAN", "image_statistics", "statistics_table", "compare_statistics"]
 
 #: The 3x3 discrete Laplacian used for sharpness.
 LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
@@ -37,11 +38,23 @@ def image_statistics(images) -> pd.DataFrame:
         lum = x[:, 0]
         sat = np.full(len(x), np.nan)
     lap = F.conv2d(lum[:, None], LAPLACIAN[None, None], padding=0)
-    return pd.DataFrame({
-        "saturation": sat,
-        "contrast": lum.flatten(1).std(1).numpy(),
-        "sharpness": lap.pow(2).mean((1, 2, 3)).numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "saturation": sat,
+            "contrast": lum.flatten(1).std(1).numpy(),
+            "sharpness": lap.pow(2).mean((1, 2, 3)).numpy(),
+        }
+    )
+
+
+def statistics_table(groups: dict, baseline: str | None = None) -> pd.DataFrame:
+    """Mean :func:`image_statistics` per image set (rows) and their relative change against ``baseline`` (default
+    the first set), in %, in columns ``<statistic> Δ%``; rounded to 4 decimals.
+    """
+    rows = {name: image_statistics(x).mean() for name, x in groups.items()}
+    table = pd.DataFrame(rows).T
+    rel = 100 * (table / table.loc[baseline or next(iter(groups))] - 1)
+    return table.join(rel.add_suffix(" Δ%")).round(4)
 
 
 def compare_statistics(groups: dict, baseline: str | None = None) -> pd.DataFrame:
@@ -64,8 +77,15 @@ def compare_statistics(groups: dict, baseline: str | None = None) -> pd.DataFram
         for name in names:
             x = stats[name][col].to_numpy()
             p = np.nan if name == baseline else float(mannwhitneyu(x, b, alternative="two-sided").pvalue)
-            rows.append(dict(set=name, score=col, value=float(x.mean()), rel_change_pct=100 * (x.mean() / b.mean() - 1),
-                             p_value=p))
+            rows.append(
+                dict(
+                    set=name,
+                    score=col,
+                    value=float(x.mean()),
+                    rel_change_pct=100 * (x.mean() / b.mean() - 1),
+                    p_value=p,
+                )
+            )
     table = pd.DataFrame(rows)
     holm_by_score(table, baseline)
     return table

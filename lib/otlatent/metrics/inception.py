@@ -1,5 +1,6 @@
 """The inception score (Salimans et al., 2016), the Inception-v3 weights it needs, and the adapter that runs
-torch-fidelity's own metrics (IS, FID, KID) on the study's uint8 images."""
+torch-fidelity's own metrics (IS, FID, KID) on the study's uint8 images.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +12,24 @@ import torch
 
 from ..config import data_root
 
-__all__ = ["inception_score", "split_mean_is", "INCEPTION_WEIGHTS_FILE", "INCEPTION_ENV", "DOWNLOAD_ENV",
-           "inception_weights_candidates", "inception_status", "U8Images", "fidelity_metrics"]
+__all__ = [
+    "inception_score",
+    "split_mean_is",
+    "INCEPTION_WEIGHTS_FILE",
+    "INCEPTION_ENV",
+    "DOWNLOAD_ENV",
+    "inception_weights_candidates",
+    "inception_status",
+    "U8Images",
+    "fidelity_metrics",
+]
 
 
-def inception_score(logits=None, probs=None, splits: int = 10, shuffle: bool = True,
-                    rng_seed: int = 2020) -> dict:
-    """Inception score of Salimans et al. (2016) from class logits or class probabilities (N, K).
+def inception_score(logits=None, probs=None, splits: int = 10, shuffle: bool = True, rng_seed: int = 2020) -> dict:
+    r"""Inception score of Salimans et al. (2016) from class logits or class probabilities (N, K).
 
-    .. math::  \\mathrm{IS} = \\exp\\big(\\mathbb{E}_x\\,\\mathrm{KL}(p(y\\mid x)\\,\\|\\,p(y))\\big),
-               \\qquad p(y) = \\mathbb{E}_x\\,p(y\\mid x),
+    .. math::  \mathrm{IS} = \exp\big(\mathbb{E}_x\,\mathrm{KL}(p(y\mid x)\,\|\,p(y))\big),
+               \qquad p(y) = \mathbb{E}_x\,p(y\mid x),
 
     computed in float64 on each of ``splits`` consecutive chunks of the (optionally shuffled) samples
     (chunk ``i`` holds samples ``i N // splits`` to ``(i + 1) N // splits``), with ``p(y)`` estimated within
@@ -85,7 +94,8 @@ DOWNLOAD_ENV = "OTLATENT_ALLOW_DOWNLOAD"
 
 def inception_weights_candidates() -> list[Path]:
     """Where the Inception weights are looked for, in order: ``$OTLATENT_INCEPTION_WEIGHTS``,
-    ``<data root>/weights/<file>``, and torch hub's checkpoint folder (where torch-fidelity downloads to)."""
+    ``<data root>/weights/<file>``, and torch hub's checkpoint folder (where torch-fidelity downloads to).
+    """
     out = []
     env = os.environ.get(INCEPTION_ENV)
     if env:
@@ -105,23 +115,38 @@ def inception_status(allow_download: bool | None = None) -> dict:
     """
     for path in inception_weights_candidates():
         if path.is_file():
-            return {"available": True, "weights_path": path, "download": False,
-                    "reason": f"Inception-v3 weights found at {path}"}
+            return {
+                "available": True,
+                "weights_path": path,
+                "download": False,
+                "reason": f"Inception-v3 weights found at {path}",
+            }
     if allow_download is None:
         allow_download = os.environ.get(DOWNLOAD_ENV, "") not in ("", "0", "false", "no")
     looked = ", ".join(str(p) for p in inception_weights_candidates())
     if allow_download:
-        return {"available": True, "weights_path": None, "download": True,
-                "reason": f"no local weights ({looked}); torch-fidelity will download them"}
-    return {"available": False, "weights_path": None, "download": False,
-            "reason": (f"the Inception-v3 weights ({INCEPTION_WEIGHTS_FILE}) are not on this machine (looked in: "
-                       f"{looked}) and downloading is off; put the file there, set ${INCEPTION_ENV} to it, or set "
-                       f"${DOWNLOAD_ENV}=1 on a machine with internet access")}
+        return {
+            "available": True,
+            "weights_path": None,
+            "download": True,
+            "reason": f"no local weights ({looked}); torch-fidelity will download them",
+        }
+    return {
+        "available": False,
+        "weights_path": None,
+        "download": False,
+        "reason": (
+            f"the Inception-v3 weights ({INCEPTION_WEIGHTS_FILE}) are not on this machine (looked in: "
+            f"{looked}) and downloading is off; put the file there, set ${INCEPTION_ENV} to it, or set "
+            f"${DOWNLOAD_ENV}=1 on a machine with internet access"
+        ),
+    }
 
 
 class U8Images(torch.utils.data.Dataset):
     """A uint8 image tensor (N, C, H, W) as the ``Dataset`` torch-fidelity takes; grey images are repeated to RGB
-    when ``rgb`` is true (Inception needs 3 channels)."""
+    when ``rgb`` is true (Inception needs 3 channels).
+    """
 
     def __init__(self, images, rgb: bool = False):
         t = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
@@ -138,10 +163,24 @@ class U8Images(torch.utils.data.Dataset):
         return self.images[i]
 
 
-def fidelity_metrics(images_u8, reference_u8=None, *, feature_extractor: str = "inception-v3-compat",
-                     weights_path=None, isc: bool = True, fid: bool = False, kid: bool = False, splits: int = 10,
-                     kid_subsets: int = 100, kid_subset_size: int = 1000, feature_layer_isc: str | None = None,
-                     device: str = "cpu", batch_size: int = 200, verbose: bool = False, **kwargs) -> dict:
+def fidelity_metrics(
+    images_u8,
+    reference_u8=None,
+    *,
+    feature_extractor: str = "inception-v3-compat",
+    weights_path=None,
+    isc: bool = True,
+    fid: bool = False,
+    kid: bool = False,
+    splits: int = 10,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    feature_layer_isc: str | None = None,
+    device: str = "cpu",
+    batch_size: int = 200,
+    verbose: bool = False,
+    **kwargs,
+) -> dict:
     """``torch_fidelity.calculate_metrics`` on uint8 images (and a uint8 reference set for FID/KID).
 
     The defaults are the literature's inception score: torch-fidelity's TF-ported Inception-v3, features
@@ -155,12 +194,23 @@ def fidelity_metrics(images_u8, reference_u8=None, *, feature_extractor: str = "
     inception = feature_extractor == "inception-v3-compat"
     if inception and feature_layer_isc is None:
         feature_layer_isc = "logits_unbiased"
-    args = dict(input1=U8Images(images_u8, rgb=inception), isc=isc, fid=fid, kid=kid,
-                feature_extractor=feature_extractor, feature_layer_isc=feature_layer_isc,
-                feature_extractor_weights_path=None if weights_path is None else str(weights_path),
-                isc_splits=splits, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size,
-                cuda=str(device).startswith("cuda"), batch_size=batch_size, cache=False, save_cpu_ram=True,
-                verbose=verbose)
+    args = dict(
+        input1=U8Images(images_u8, rgb=inception),
+        isc=isc,
+        fid=fid,
+        kid=kid,
+        feature_extractor=feature_extractor,
+        feature_layer_isc=feature_layer_isc,
+        feature_extractor_weights_path=None if weights_path is None else str(weights_path),
+        isc_splits=splits,
+        kid_subsets=kid_subsets,
+        kid_subset_size=kid_subset_size,
+        cuda=str(device).startswith("cuda"),
+        batch_size=batch_size,
+        cache=False,
+        save_cpu_ram=True,
+        verbose=verbose,
+    )
     if fid or kid:
         if reference_u8 is None:
             raise ValueError("FID and KID need reference_u8")

@@ -15,12 +15,13 @@ PSNR_CAP = float(10 * np.log10(1 / (0.5 / 255) ** 2))
 
 
 def reconstruction_quality(clean, reconstructed) -> pd.DataFrame:
-    """Per-image fidelity of ``reconstructed`` to ``clean`` (both (N, C, H, W), [-1, 1] floats or uint8).
+    r"""Per-image fidelity of ``reconstructed`` to ``clean`` (both (N, C, H, W), [-1, 1] floats or uint8).
 
-    On images mapped to [0, 1]: ``mse`` :math:`= \\frac1D \\lVert \\hat x - x \\rVert^2`,
-    ``psnr`` :math:`= 10 \\log_{10}(1 / \\mathrm{mse})` dB, capped at :data:`PSNR_CAP` (identical images, e.g. a
-    grey photograph whose colour channels were permuted, would otherwise score infinity and break every mean), and ``ssim`` (Wang et al., 2004: 11 x 11 Gaussian window,
-    :math:`\\sigma = 1.5`, :math:`K_1 = 0.01`, :math:`K_2 = 0.03`, averaged over the channels), both computed by
+    On images mapped to [0, 1]: ``mse`` :math:`= \frac1D \lVert \hat x - x \rVert^2`,
+    ``psnr`` :math:`= 10 \log_{10}(1 / \mathrm{mse})` dB, capped at :data:`PSNR_CAP` (identical images, e.g. a
+    grey photograph whose colour channels were permuted, would otherwise score infinity and break every mean), and
+    ``ssim`` (Wang et al., 2004: 11 x 11 Gaussian window,
+    :math:`\sigma = 1.5`, :math:`K_1 = 0.01`, :math:`K_2 = 0.03`, averaged over the channels), both computed by
     ``torchmetrics.functional``.
     """
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure

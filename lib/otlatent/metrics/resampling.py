@@ -27,7 +27,8 @@ def holm(pvalues) -> np.ndarray:
 
 def holm_by_score(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """Add ``p_holm`` to a long table (columns ``set``, ``score``, ``p_value``): Holm-adjusted over the
-    non-baseline sets, separately for each score (one family of tests per score)."""
+    non-baseline sets, separately for each score (one family of tests per score).
+    """
     table["p_holm"] = np.nan
     for _, idx in table.groupby("score").groups.items():
         sub = table.loc[idx]
@@ -61,8 +62,9 @@ def permutation_test(a, b, statistic, n_perm: int = 200, seed: int = 0) -> dict:
     return {"diff": float(observed), "p": permutation_p(observed, null), "null": null}
 
 
-def bootstrap_ci(x, statistic, n_boot: int = 200, level: float = 0.95, seed: int = 0,
-                 groups=None) -> tuple[float, float]:
+def bootstrap_ci(
+    x, statistic, n_boot: int = 200, level: float = 0.95, seed: int = 0, groups=None
+) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of ``statistic`` over the samples (first axis) of ``x``.
 
     With ``groups`` (one label per sample), whole groups are resampled with replacement (a cluster bootstrap):
@@ -77,8 +79,11 @@ def bootstrap_ci(x, statistic, n_boot: int = 200, level: float = 0.95, seed: int
         if len(codes) != len(x):
             raise ValueError(f"{len(codes)} group labels for {len(x)} samples")
         members = [np.flatnonzero(codes == g) for g in range(codes.max() + 1)]
-        draw = lambda: torch.from_numpy(np.concatenate(  # noqa: E731
-            [members[g] for g in rng.integers(0, len(members), len(members))]))
+        draw = lambda: torch.from_numpy(
+            np.concatenate(  # noqa: E731
+                [members[g] for g in rng.integers(0, len(members), len(members))]
+            )
+        )
     vals = np.array([statistic(x[draw()]) for _ in range(n_boot)])
     lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)

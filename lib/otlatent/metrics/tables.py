@@ -1,5 +1,6 @@
 """One table of scores for several sample sets against a baseline, the paper's Table 2 layout, the paper's two
-claims read off it, and means with bootstrap intervals."""
+claims read off it, and means with bootstrap intervals.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +16,19 @@ from .resampling import bootstrap_ci, holm_by_score, kid_permutation_test, permu
 __all__ = ["score_sets", "WORSE", "paper_style_table", "verdicts", "mean_ci_table"]
 
 
-def score_sets(sets: dict, reference: dict | None = None, baseline: str | None = None, *, splits: int = 10,
-               n_boot: int = 200, kid_subsets: int = 100, kid_subset_size: int = 1000, inception_score_: bool = True,
-               seed: int = 0, progress: bool = False) -> pd.DataFrame:
+def score_sets(
+    sets: dict,
+    reference: dict | None = None,
+    baseline: str | None = None,
+    *,
+    splits: int = 10,
+    n_boot: int = 200,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    inception_score_: bool = True,
+    seed: int = 0,
+    progress: bool = False,
+) -> pd.DataFrame:
     """Scores of several sets of generated samples, each compared with ``baseline`` (the random samples).
 
     ``sets`` maps a row name to features ``{"logits": (N, K), "pool": (N, D)}`` (from
@@ -48,8 +59,19 @@ def score_sets(sets: dict, reference: dict | None = None, baseline: str | None =
 
     with torch_threads(1):
         for k, name in enumerate(names):
-            rows += _score_one(sets, name, baseline, ref_pool, fid_to_ref, splits, n_boot, kid_subsets,
-                               kid_subset_size, inception_score_, seed + k)
+            rows += _score_one(
+                sets,
+                name,
+                baseline,
+                ref_pool,
+                fid_to_ref,
+                splits,
+                n_boot,
+                kid_subsets,
+                kid_subset_size,
+                inception_score_,
+                seed + k,
+            )
             bar.update(1)
     bar.close()
     table = pd.DataFrame(rows)
@@ -59,8 +81,9 @@ def score_sets(sets: dict, reference: dict | None = None, baseline: str | None =
     return table[["set", "score", "value", "std", "ci_low", "ci_high", "rel_change_pct", "p_value", "p_holm"]]
 
 
-def _score_one(sets, name, baseline, ref_pool, fid_to_ref, splits, n_boot, kid_subsets, kid_subset_size,
-               inception_score_, rng_seed) -> list[dict]:
+def _score_one(
+    sets, name, baseline, ref_pool, fid_to_ref, splits, n_boot, kid_subsets, kid_subset_size, inception_score_, rng_seed
+) -> list[dict]:
     """The rows of :func:`score_sets` for one set."""
     rows = []
     f = sets[name]
@@ -87,30 +110,39 @@ def _score_one(sets, name, baseline, ref_pool, fid_to_ref, splits, n_boot, kid_s
         lo, hi = np.quantile(boots, [0.025, 0.975])
         p = np.nan
         if name != baseline:
-            p = permutation_test(torch.as_tensor(base["pool"]).double(), pool, fid_to_ref, n_boot,
-                                 seed=rng_seed + 19)["p"]
-        rows.append(dict(set=name, score="FID", value=fid, std=np.nan, ci_low=float(lo), ci_high=float(hi),
-                         p_value=p))
+            p = permutation_test(torch.as_tensor(base["pool"]).double(), pool, fid_to_ref, n_boot, seed=rng_seed + 19)[
+                "p"
+            ]
+        rows.append(dict(set=name, score="FID", value=fid, std=np.nan, ci_low=float(lo), ci_high=float(hi), p_value=p))
         size = min(kid_subset_size, len(pool), len(ref_pool))
         kid = kernel_distance(pool, ref_pool, kid_subsets, size, seed=2020)
         p = np.nan
         if name != baseline:
-            p = kid_permutation_test(ref_pool, torch.as_tensor(base["pool"]).double(), pool, n_boot,
-                                     seed=rng_seed + 23)["p"]
-        rows.append(dict(set=name, score="KID", value=kid["mean"], std=kid["std"], ci_low=np.nan,
-                         ci_high=np.nan, p_value=p))
+            p = kid_permutation_test(
+                ref_pool, torch.as_tensor(base["pool"]).double(), pool, n_boot, seed=rng_seed + 23
+            )["p"]
+        rows.append(
+            dict(set=name, score="KID", value=kid["mean"], std=kid["std"], ci_low=np.nan, ci_high=np.nan, p_value=p)
+        )
     return rows
 
 
 #: Direction in which each score gets worse.
-WORSE = {"IS": "lower", "FID": "higher", "KID": "higher", "sharpness": "lower", "contrast": "lower",
-         "saturation": "lower"}
+WORSE = {
+    "IS": "lower",
+    "FID": "higher",
+    "KID": "higher",
+    "sharpness": "lower",
+    "contrast": "lower",
+    "saturation": "lower",
+}
 
 
 def paper_style_table(long: pd.DataFrame, sets=None, scores=None, alpha: float = 0.05) -> pd.DataFrame:
     """The long table of :func:`score_sets` / :func:`compare_statistics` as one row per set and one column per
     score, each cell ``value ± std (Δ%)`` as in the paper's Table 2 (FID: ``value [95% CI]``); ``*`` marks a
-    change whose Holm-adjusted p-value is below ``alpha``."""
+    change whose Holm-adjusted p-value is below ``alpha``.
+    """
     sets = list(dict.fromkeys(long.set)) if sets is None else list(sets)
     scores = list(dict.fromkeys(long.score)) if scores is None else list(scores)
     cells = {}
@@ -124,8 +156,9 @@ def paper_style_table(long: pd.DataFrame, sets=None, scores=None, alpha: float =
             star = "*" if r.p_holm < alpha else ""
             text += f" ({r.rel_change_pct:+.1f}%{star})"
         cells[(r.set, r.score)] = text
-    return pd.DataFrame([[cells.get((s, c), "") for c in scores] for s in sets], index=pd.Index(sets, name="set"),
-                        columns=scores)
+    return pd.DataFrame(
+        [[cells.get((s, c), "") for c in scores] for s in sets], index=pd.Index(sets, name="set"), columns=scores
+    )
 
 
 def verdicts(long: pd.DataFrame, matched, linear, scores=("IS", "FID", "KID"), alpha: float = 0.05) -> pd.DataFrame:
@@ -142,20 +175,33 @@ def verdicts(long: pd.DataFrame, matched, linear, scores=("IS", "FID", "KID"), a
     rows = []
     for _, r in long[long.score.isin(scores)].iterrows():
         if r.set in matched:
-            rows.append(dict(set=r.set, score=r.score, claim="indistinguishable from random samples",
-                             holds=bool(r.p_value >= alpha)))
+            rows.append(
+                dict(
+                    set=r.set,
+                    score=r.score,
+                    claim="indistinguishable from random samples",
+                    holds=bool(r.p_value >= alpha),
+                )
+            )
         elif r.set in linear:
             worse = r.rel_change_pct < 0 if WORSE[r.score] == "lower" else r.rel_change_pct > 0
-            rows.append(dict(set=r.set, score=r.score, claim="significantly worse than random samples",
-                             holds=bool(r.p_holm < alpha and worse)))
+            rows.append(
+                dict(
+                    set=r.set,
+                    score=r.score,
+                    claim="significantly worse than random samples",
+                    holds=bool(r.p_holm < alpha and worse),
+                )
+            )
         else:
             continue
         rows[-1].update(rel_change_pct=r.rel_change_pct, p_value=r.p_value, p_holm=r.p_holm)
     return pd.DataFrame(rows)
 
 
-def mean_ci_table(df: pd.DataFrame, by, columns, n_boot: int = 200, level: float = 0.95, seed: int = 0,
-                  cluster: str | None = None) -> pd.DataFrame:
+def mean_ci_table(
+    df: pd.DataFrame, by, columns, n_boot: int = 200, level: float = 0.95, seed: int = 0, cluster: str | None = None
+) -> pd.DataFrame:
     """Mean of each of ``columns`` per group of ``by``, with a percentile bootstrap interval over the rows
     (over the clusters named by column ``cluster`` when given: see :func:`bootstrap_ci`).
 
@@ -166,8 +212,14 @@ def mean_ci_table(df: pd.DataFrame, by, columns, n_boot: int = 200, level: float
         row = dict(zip([by] if isinstance(by, str) else by, key if isinstance(key, tuple) else (key,)))
         for k, col in enumerate(columns):
             values = torch.tensor(group[col].to_numpy(dtype=np.float64, copy=True))
-            lo, hi = bootstrap_ci(values, lambda v: float(v.mean()), n_boot, level, seed + k,
-                                  groups=None if cluster is None else group[cluster].to_numpy())
+            lo, hi = bootstrap_ci(
+                values,
+                lambda v: float(v.mean()),
+                n_boot,
+                level,
+                seed + k,
+                groups=None if cluster is None else group[cluster].to_numpy(),
+            )
             row.update({col: float(values.mean()), f"{col}_lo": lo, f"{col}_hi": hi})
         row["n"] = len(group)
         rows.append(row)

@@ -5,6 +5,7 @@
 
 Every notebook uses the same colour for the same method (:data:`METHOD_COLORS`).
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

@@ -1,7 +1,8 @@
 """Figures of images: sample grids, labelled strips, training progress and loss curves."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,8 +12,16 @@ from torchvision.utils import make_grid
 from ..data import to_unit
 from . import METHOD_COLORS, method_color
 
-__all__ = ["to_display", "show_grid", "grid_figure", "strips_figure", "progress_figure", "loss_figure", "elbo_figure",
-           "moving_average"]
+__all__ = [
+    "to_display",
+    "show_grid",
+    "grid_figure",
+    "strips_figure",
+    "progress_figure",
+    "loss_figure",
+    "elbo_figure",
+    "moving_average",
+]
 
 
 def to_display(images) -> torch.Tensor:
@@ -44,17 +53,28 @@ def grid_figure(panels: Sequence[tuple[str, object]], nrow: int = 8, panel_inche
     return fig
 
 
-def strips_figure(rows: Sequence[tuple[str, object]], column_labels: Sequence[str] | None = None,
-                  cell_inches: float = 0.7, title: str | None = None):
+def strips_figure(
+    rows: Sequence[tuple[str, object]],
+    column_labels: Sequence[str] | None = None,
+    cell_inches: float = 0.7,
+    title: str | None = None,
+):
     """Rows of images (one ``(label, images)`` pair per row, each N x C x H x W) with row labels on the left."""
     n_cols = max(len(images) for _, images in rows)
-    fig, axes = plt.subplots(len(rows), 1, figsize=(cell_inches * n_cols + 1.2, cell_inches * len(rows) + 0.4),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), 1, figsize=(cell_inches * n_cols + 1.2, cell_inches * len(rows) + 0.4), squeeze=False
+    )
     for ax, (label, images) in zip(axes[:, 0], rows):
         show_grid(ax, images, nrow=n_cols)
         first = label.split()[0].lower() if label else ""
-        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9,
-                      color=method_color(first) if first in METHOD_COLORS else "black")
+        ax.set_ylabel(
+            label,
+            rotation=0,
+            ha="right",
+            va="center",
+            fontsize=9,
+            color=method_color(first) if first in METHOD_COLORS else "black",
+        )
     if column_labels is not None:
         ax0 = axes[0, 0]
         width = ax0.get_xlim()[1]
@@ -68,8 +88,9 @@ def strips_figure(rows: Sequence[tuple[str, object]], column_labels: Sequence[st
 
 def progress_figure(snapshots: Sequence[tuple[int, np.ndarray]], n_show: int = 16, rows: int = 2):
     """Fixed-noise samples along training: one column of ``n_show`` images per snapshot iteration."""
-    fig, axes = plt.subplots(1, len(snapshots), figsize=(1.45 * len(snapshots), 1.45 * n_show / rows / 1.2),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(snapshots), figsize=(1.45 * len(snapshots), 1.45 * n_show / rows / 1.2), squeeze=False
+    )
     for ax, (iteration, images) in zip(axes[0], snapshots):
         show_grid(ax, images[:n_show], nrow=rows, title=f"it {iteration:,}")
     fig.tight_layout()
@@ -110,7 +131,7 @@ def elbo_figure(history: dict[str, np.ndarray], smooth: int = 50, held_out: dict
     x = np.arange(len(history["elbo"]))
     for ax, key, title in ((axes[0], "elbo", "ELBO"), (axes[1], "recon", r"$\mathbb{E}_q \log p(x \mid z)$")):
         y = moving_average(history[key], smooth)
-        ax.plot(x[len(x) - len(y):], y, color="#4d4d4d", label="training batches")
+        ax.plot(x[len(x) - len(y) :], y, color="#4d4d4d", label="training batches")
         if held_out and key in held_out:
             ax.axhline(held_out[key], ls="--", color="tab:orange", label="held-out images")
         ax.set(xlabel="iteration", ylabel="nats per image", title=title)
@@ -118,7 +139,7 @@ def elbo_figure(history: dict[str, np.ndarray], smooth: int = 50, held_out: dict
         ax.set_ylim(lo, y.max() + 0.05 * (y.max() - lo))
         ax.legend(fontsize=7)
     y = moving_average(history["kl"], smooth)
-    axes[2].plot(x[len(x) - len(y):], y, color="tab:purple", label=r"KL$(q(z \mid x) \| p(z))$")
+    axes[2].plot(x[len(x) - len(y) :], y, color="tab:purple", label=r"KL$(q(z \mid x) \| p(z))$")
     if held_out and "kl" in held_out:
         axes[2].axhline(held_out["kl"], ls="--", color="tab:orange", label="KL, held-out")
     axes[2].set(xlabel="iteration", ylabel="nats per image", title="KL and likelihood scale")

@@ -4,6 +4,7 @@ Every function draws on a given matplotlib ``Axes`` and colours methods with
 :func:`otlatent.plots.method_color` (``"prior"``, ``"linear"``, ``"slerp"``, ``"matched"``),
 so the notebooks on simulations and on GANs show the same method in the same colour.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,8 +47,15 @@ def density2d(ax, points, lim: float = 1.05, bins: int = 120, title=None, vmax=N
     """A 2-D histogram (density) of points of shape (n, 2); returns the image for a colour bar."""
     p = _np(points)
     h, xe, ye = np.histogram2d(p[:, 0], p[:, 1], bins=bins, range=[[-lim, lim], [-lim, lim]], density=True)
-    im = ax.imshow(h.T, origin="lower", extent=(xe[0], xe[-1], ye[0], ye[-1]), cmap="viridis",
-                   vmin=0, vmax=vmax, interpolation="nearest")
+    im = ax.imshow(
+        h.T,
+        origin="lower",
+        extent=(xe[0], xe[-1], ye[0], ye[-1]),
+        cmap="viridis",
+        vmin=0,
+        vmax=vmax,
+        interpolation="nearest",
+    )
     ax.set_aspect("equal")
     if title:
         ax.set_title(title)
@@ -62,8 +70,17 @@ def norm_histograms(ax, values: dict, bins: int = 120, xlabel: str = r"$\|y\|^2$
         hi = max(np.quantile(a, 0.9995) for a in arrays.values())
         range_ = (lo, hi)
     for name, a in arrays.items():
-        ax.hist(a, bins=bins, range=range_, density=True, histtype="step", lw=1.6,
-                color=method_color(name), label=name, ls="--" if name == "matched" else "-")
+        ax.hist(
+            a,
+            bins=bins,
+            range=range_,
+            density=True,
+            histtype="step",
+            lw=1.6,
+            color=method_color(name),
+            label=name,
+            ls="--" if name == "matched" else "-",
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     ax.legend(fontsize=8)

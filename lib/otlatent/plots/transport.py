@@ -3,6 +3,7 @@
 Colours follow :data:`otlatent.plots.METHOD_COLORS`: the law an operation produces (``"linear"``),
 the prior it should have (``"prior"``) and the matched / transported law (``"matched"``).
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -24,17 +25,35 @@ def step_cdf(ax, samples, weights=None, *, color=None, label=None, dots: bool = 
     below = np.concatenate([[0.0], levels[:-1]])  # F just left of each atom
     span = atoms.max() - atoms.min() if atoms.size > 1 else 1.0
     left, right = atoms.min() - 0.25 * span, atoms.max() + 0.25 * span
-    ax.hlines(np.concatenate([[0.0], levels]), np.concatenate([[left], atoms]),
-              np.concatenate([atoms, [right]]), color=color, label=label, **kwargs)
+    ax.hlines(
+        np.concatenate([[0.0], levels]),
+        np.concatenate([[left], atoms]),
+        np.concatenate([atoms, [right]]),
+        color=color,
+        label=label,
+        **kwargs,
+    )
     if dots:
         ax.plot(atoms, levels, "o", color=color, ms=4)
         ax.plot(atoms, below, "o", mfc="white", color=color, ms=4)
     return ax
 
 
-def draw_matching(ax, x, y, target_index, *, color=None, label=None, top: float = 1.0, bottom: float = 0.0,
-                  point_colors=("0.25", None), alpha: float = 0.8, lw: float = 1.4):
-    """Two rows of points -- ``x`` at height ``top``, ``y`` at ``bottom`` -- joined by ``x[i] -> y[target_index[i]]``."""
+def draw_matching(
+    ax,
+    x,
+    y,
+    target_index,
+    *,
+    color=None,
+    label=None,
+    top: float = 1.0,
+    bottom: float = 0.0,
+    point_colors=("0.25", None),
+    alpha: float = 0.8,
+    lw: float = 1.4,
+):
+    """Two rows of points, ``x`` at height ``top`` and ``y`` at ``bottom``, joined by ``x[i] -> y[target_index[i]]``."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     color = color or method_color("matched")
     for i, j in enumerate(np.asarray(target_index)):
@@ -45,8 +64,19 @@ def draw_matching(ax, x, y, target_index, *, color=None, label=None, top: float 
     return ax
 
 
-def draw_plan_lines(ax, X, Y, plan, *, color=None, max_alpha: float = 0.9, max_lw: float = 2.5,
-                    rel_threshold: float = 1e-6, top: float = 1.0, bottom: float = 0.0):
+def draw_plan_lines(
+    ax,
+    X,
+    Y,
+    plan,
+    *,
+    color=None,
+    max_alpha: float = 0.9,
+    max_lw: float = 2.5,
+    rel_threshold: float = 1e-6,
+    top: float = 1.0,
+    bottom: float = 0.0,
+):
     """Segments between the supports of a coupling, opacity and width proportional to the mass moved.
 
     ``X`` and ``Y`` are either 1-D (drawn as two rows at heights ``top`` and ``bottom``) or
@@ -61,13 +91,11 @@ def draw_plan_lines(ax, X, Y, plan, *, color=None, max_alpha: float = 0.9, max_l
     rows, cols = np.nonzero(P > rel_threshold * P.max())
     strength = P[rows, cols] / P.max()
     for i, j, s in zip(rows, cols, strength):
-        ax.plot([X[i, 0], Y[j, 0]], [X[i, 1], Y[j, 1]], color=color, alpha=max_alpha * s,
-                lw=0.4 + max_lw * s, zorder=1)
+        ax.plot([X[i, 0], Y[j, 0]], [X[i, 1], Y[j, 1]], color=color, alpha=max_alpha * s, lw=0.4 + max_lw * s, zorder=1)
     return ax
 
 
-def coupling_figure(plan, a, b, *, x=None, y=None, title: str | None = None, cmap: str = "Greens",
-                    figsize=(5.2, 5.0)):
+def coupling_figure(plan, a, b, *, x=None, y=None, title: str | None = None, cmap: str = "Greens", figsize=(5.2, 5.0)):
     """The matrix of a coupling with its two marginals as bar charts on the left (``a``) and on top (``b``).
 
     ``x`` and ``y``, when given, are the support points: rows and columns are then ordered by them
@@ -98,9 +126,20 @@ def coupling_figure(plan, a, b, *, x=None, y=None, title: str | None = None, cma
     return fig
 
 
-def transport_map_figure(grid_source, pdf_source, grid_target, pdf_target, T, *, pushed=None,
-                         source_label="source", target_label="target", map_label="T", figsize=(6.4, 5.2),
-                         bins: int = 80):
+def transport_map_figure(
+    grid_source,
+    pdf_source,
+    grid_target,
+    pdf_target,
+    T,
+    *,
+    pushed=None,
+    source_label="source",
+    target_label="target",
+    map_label="T",
+    figsize=(6.4, 5.2),
+    bins: int = 80,
+):
     """The classic transport diagram: source density below, the map ``T`` in the middle, target density on the left.
 
     ``T`` is a callable evaluated on ``grid_source``.  ``pushed`` -- samples ``T(Y)`` -- is drawn as a
@@ -123,9 +162,17 @@ def transport_map_figure(grid_source, pdf_source, grid_target, pdf_target, T, *,
     ax_tgt.plot(pdf_target, grid_target, color=method_color("prior"), label=target_label)
     top = float(np.max(pdf_target))
     if pushed is not None:
-        heights, _, _ = ax_tgt.hist(pushed, bins=bins, range=(grid_target.min(), grid_target.max()), density=True,
-                                    orientation="horizontal", histtype="step", color=method_color("matched"), lw=1.6,
-                                    label=f"{map_label} of samples")
+        heights, _, _ = ax_tgt.hist(
+            pushed,
+            bins=bins,
+            range=(grid_target.min(), grid_target.max()),
+            density=True,
+            orientation="horizontal",
+            histtype="step",
+            color=method_color("matched"),
+            lw=1.6,
+            label=f"{map_label} of samples",
+        )
         top = max(top, float(np.max(heights)))
         ax_tgt.legend(loc="lower left", fontsize="x-small", bbox_to_anchor=(0, -0.28))
     ax_tgt.set_xlim(1.6 * top, 0)  # densities grow to the left
