@@ -15,6 +15,7 @@ def pytest_configure(config):
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
+
 _notebook_seconds: dict[str, float] = defaultdict(float)
 
 

@@ -16,7 +16,9 @@ that readers on GitHub see the figures.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import queue
 import shutil
 import sys
 import time
@@ -24,7 +26,17 @@ from pathlib import Path
 
 from .config import DATASETS, build_root, get_preset, project_root
 
-__all__ = ["notebook_sources", "source_notebook", "parameters_of", "datasets_present", "reproduce", "prepare", "main"]
+__all__ = [
+    "notebook_sources",
+    "source_notebook",
+    "parameters_of",
+    "datasets_present",
+    "kernel_config",
+    "execute_notebook",
+    "reproduce",
+    "prepare",
+    "main",
+]
 
 #: The preset whose executed notebooks are committed.
 COMMITTED_PRESET = "cpu"
@@ -87,12 +99,132 @@ def _runs(notebook: Path, datasets: list[str] | None) -> list[str | None]:
     return datasets_present() if default == "synthetic" else [default]
 
 
+#: Name under which :func:`execute_notebook` registers its papermill engine.
+ENGINE_NAME = "otlatent"
+#: Seconds to wait, before shutting a kernel down, for it to finish its last request.
+SETTLE_TIMEOUT = 10.0
+
+
+def kernel_config():
+    """Configuration of the kernel manager that papermill starts for every notebook run.
+
+    ipykernel warns at every start that a kernel reached over TCP exchanges code and outputs in plain text, and
+    advises the IPC transport or CurveZMQ keys provisioned by the kernel manager. Where ZeroMQ has IPC (Linux,
+    macOS) the kernel is reached over Unix sockets next to its connection file (which only its owner can read),
+    so there is nothing left to warn about. Elsewhere the kernel stays on TCP and the warning, which then holds,
+    is printed.
+    """
+    import zmq
+    from traitlets.config import Config
+
+    config = Config()
+    if os.name == "posix" and zmq.has("ipc"):
+        config.KernelManager.transport = "ipc"
+    return config
+
+
+@functools.cache
+def _engine() -> str:
+    """Register (once) papermill's nbclient engine with a client that lets the kernel settle before shutdown.
+
+    papermill ends a run with a ``kernel_info`` request and stops the kernel as soon as the reply arrives;
+    jupyter_client's shutdown starts with an interrupt (SIGINT), which then may land while the kernel is still
+    inside that request's handler, and ipykernel logs ``ERROR | KeyboardInterrupt caught in kernel`` although
+    nothing failed. The messaging protocol marks the end of a request by an ``idle`` status on IOPub whose parent
+    is the request; the client below sends one more ``kernel_info`` request and waits for that ``idle`` (at most
+    :data:`SETTLE_TIMEOUT` seconds) before the usual shutdown, so the interrupt finds the kernel between requests.
+    A kernel that is still busy (a cell that timed out) or dead is shut down as before.
+    """
+    from nbclient.util import ensure_async, run_sync
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+
+    class SettlingClient(PapermillNotebookClient):
+        async def _async_settle(self) -> None:
+            if self.kc is None or self.km is None or not await ensure_async(self.km.is_alive()):
+                return
+            msg_id = await ensure_async(self.kc.kernel_info())
+            deadline = time.monotonic() + SETTLE_TIMEOUT
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=left))
+                except queue.Empty:
+                    return
+                if (
+                    msg["msg_type"] == "status"
+                    and msg["content"].get("execution_state") == "idle"
+                    and msg["parent_header"].get("msg_id") == msg_id
+                ):
+                    return
+
+        async def _async_cleanup_kernel(self) -> None:
+            try:
+                await self._async_settle()
+            finally:
+                await super()._async_cleanup_kernel()
+
+        _cleanup_kernel = run_sync(_async_cleanup_kernel)
+
+    class SettlingEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
+            kwargs.pop("input_path", None)
+            kwargs.pop("startup_timeout", None)
+            timeout = kwargs.pop("timeout", None)
+            client = SettlingClient(
+                nb_man,
+                timeout=execution_timeout or timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                **kwargs,
+            )
+            return client.execute()
+
+    papermill_engines.register(ENGINE_NAME, SettlingEngine)
+    return ENGINE_NAME
+
+
+def execute_notebook(notebook: Path, target: Path, parameters: dict, cwd: Path | None = None, **kwargs):
+    """Execute ``notebook`` with papermill into ``target``, as ``make reproduce`` does.
+
+    The kernel is configured by :func:`kernel_config` and shut down by the engine of :func:`_engine`, so that a
+    run prints neither the TCP warning nor the spurious ``KeyboardInterrupt`` line; every real warning and error
+    (a failing cell raises papermill's ``PapermillExecutionError``) is reported as before.
+    """
+    import papermill
+
+    kwargs.setdefault("config", kernel_config())
+    return papermill.execute_notebook(
+        str(notebook),
+        str(target),
+        parameters=parameters,
+        kernel_name="python3",
+        engine_name=_engine(),
+        cwd=None if cwd is None else str(cwd),
+        progress_bar=False,
+        **kwargs,
+    )
+
+
 def reproduce(
     preset: str, only: list[str] | None = None, datasets: list[str] | None = None, out: Path | None = None
 ) -> list[tuple[str, float]]:
     """Execute every notebook at ``preset``; return (run name, seconds) pairs."""
-    import papermill
-
     get_preset(preset)
     out = out or build_root() / preset
     out.mkdir(parents=True, exist_ok=True)
@@ -110,14 +242,7 @@ def reproduce(
             target = out / f"{name}.ipynb"
             print(f"[reproduce] {name} (preset {preset}) ...", flush=True)
             t0 = time.perf_counter()
-            papermill.execute_notebook(
-                str(notebook),
-                str(target),
-                parameters=params,
-                kernel_name="python3",
-                cwd=str(source.parent),
-                progress_bar=False,
-            )
+            execute_notebook(notebook, target, parameters=params, cwd=source.parent)
             seconds = time.perf_counter() - t0
             print(f"[reproduce] {name}: {seconds:.1f} s -> {target}", flush=True)
             timings.append((name, seconds))

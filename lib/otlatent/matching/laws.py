@@ -133,26 +133,6 @@ class SumLaw:
 
 
 # ----------------------------------------------------------------------------------------------
-class GaussianSumLaw(SumLaw):
-    """Y ~ N(0, sum c_i^2): the map is one rescaling."""
-
-    def __init__(self, prior, coeffs):
-        super().__init__(prior, coeffs)
-        self.scale = math.sqrt(math.fsum(c * c for c in coeffs))
-
-    def cdf(self, y):
-        return self.prior.cdf(as_float(y) / self.scale)
-
-    def sf(self, y):
-        return self.prior.sf(as_float(y) / self.scale)
-
-    def transport(self, y):
-        y = as_float(y)
-        if is_torch(y):
-            return y * (1.0 / self.scale)
-        return y * y.dtype.type(1.0 / self.scale)
-
-
 class NumericalSumLaw(SumLaw):
     """Numerical law of a weighted sum for any i.i.d. prior: FFT convolution of lattice masses.
 
@@ -292,3 +272,13 @@ class ScaleLaw(SumLaw):
             return out.clamp_(lo, hi) if math.isfinite(lo) or math.isfinite(hi) else out
         out = y.copy() if self.c == 1.0 else y * y.dtype.type(1.0 / self.c)
         return np.clip(out, lo, hi, out=out) if math.isfinite(lo) or math.isfinite(hi) else out
+
+
+class GaussianSumLaw(ScaleLaw):
+    """Y ~ N(0, sum c_i^2): a Gaussian is stable, so Y is the prior scaled by sqrt(sum c_i^2) and the map is one
+    rescaling (a :class:`ScaleLaw`).
+    """
+
+    def __init__(self, prior, coeffs):
+        SumLaw.__init__(self, prior, coeffs)
+        self.scale = self.c = math.sqrt(math.fsum(c * c for c in coeffs))
