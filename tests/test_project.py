@@ -9,7 +9,11 @@ from pathlib import Path
 
 import jupytext
 import pytest
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 import otlatent
 from otlatent import config, data, fetch, notebooks, runtime

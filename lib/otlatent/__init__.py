@@ -1,12 +1,54 @@
 """otlatent: optimal transport maps for distribution preserving latent operations.
 
-A reproduction study of Agustsson, Sage, Timofte & Van Gool (ICLR 2019).
-Modules:
+A reproduction study of Agustsson, Sage, Timofte & Van Gool (ICLR 2019), as notebooks over this library.
+Each concept of the paper has one home, named after it (paper term: functions in module):
 
-- :mod:`otlatent.config` -- presets, dataset names, folders
-- :mod:`otlatent.runtime` -- seeding, device choice, atomic checkpoints
-- :mod:`otlatent.reporting` -- saving figures and tables
-- :mod:`otlatent.study` -- :func:`start`, the first call of every notebook
+- CDF F and quantile function F^-1 (1-D, laws or samples): ``cdf``, ``quantile``, ``empirical_cdf``,
+  ``empirical_quantile`` in ``otlatent.transport1d``
+- Wasserstein distance W_p in 1-D: ``wasserstein_1d`` in ``otlatent.transport1d``
+- the monotone transport map T = F_Z^-1 o F_Y (Theorem 2): ``monotone_map`` in ``otlatent.transport1d``
+- Monge and Kantorovich problems, Gaussian maps: ``kantorovich``, ``monge_map_from_plan``, ``gaussian_map``,
+  ``gaussian_w2`` in ``otlatent.kantorovich``
+- the prior p_Z (i.i.d. components): ``Gaussian``, ``Uniform``, ``Iid``, ``get_prior`` in ``otlatent.priors``
+- latent operations (Table 1): linear interpolation, SLERP, n-point interpolation, vicinity sampling, analogy,
+  random walk: ``lerp``, ``slerp``, ``n_point``, ``vicinity``, ``analogy``, ``random_walk`` in
+  ``otlatent.operations``
+- the law F_Y of an operation's output y = sum_i c_i z_i: ``sum_law`` (``GaussianSumLaw``, ``UniformSumLaw``,
+  ``NumericalSumLaw``) in ``otlatent.matching``
+- matched operations (matched interpolation etc.): ``match``, ``matched_lerp``, ``matched_n_point``,
+  ``matched_vicinity``, ``matched_analogy``, ``matched_random_walk`` in ``otlatent.matching``
+- distribution mismatch KL(F_Y || F_Z) (Table 1, Figure 2): ``kl_exact``, ``kl_estimate``, ``kl_binned`` in
+  ``otlatent.mismatch``
+- every operation in its linear / SLERP / matched variants, Table 2's midpoint sets: ``interpolation_path``,
+  ``grid_4point``, ``midpoints``, ``midpoint_sets``, ``draw`` in ``otlatent.explore``
+- DCGAN generator, discriminator and training: ``Generator``, ``Discriminator``, ``train_dcgan``,
+  ``calibrate_batchnorm`` in ``otlatent.dcgan``
+- VAE, ELBO: ``VAE``, ``negative_elbo``, ``train_vae`` in ``otlatent.vae``
+- aggregated posterior q(z): ``aggregate_posterior`` in ``otlatent.posterior``
+- corruptions; MAP reconstruction: ``corrupt``; ``map_latents`` in ``otlatent.corruptions``;
+  ``otlatent.map_reconstruction``
+- inception score: ``inception_score``, ``inception_status``, ``fidelity_metrics`` in ``otlatent.metrics.inception``
+- FID, KID, MMD^2: ``frechet_distance``, ``kernel_distance``, ``mmd2_unbiased`` in ``otlatent.metrics.distances``
+- blur, contrast, saturation per image: ``image_statistics``, ``statistics_table``, ``compare_statistics`` in
+  ``otlatent.metrics.image_statistics``
+- permutation tests, bootstrap intervals, Holm's correction: ``permutation_test``, ``bootstrap_ci``, ``holm`` in
+  ``otlatent.metrics.resampling``
+- Table 2: scores against random samples, verdicts: ``score_sets``, ``paper_style_table``, ``verdicts`` in
+  ``otlatent.metrics.tables``
+- PSNR, SSIM, MSE: ``reconstruction_quality`` in ``otlatent.metrics.reconstruction``
+- the scoring classifier (a stand-in for Inception): ``SmallCNN``, ``train_classifier`` in ``otlatent.classifier``
+- the run machinery: configs, resume, atomic checkpoints, reload: ``RunConfig``, ``Training``, ``finished_run``,
+  ``batch_indices``, ``iteration_seed`` in ``otlatent.runs``
+- the trained models of a notebook run (preset and paths): ``dcgan_for``, ``vae_for``, ``classifier_for``,
+  ``images_for`` in ``otlatent.trained``
+- a notebook's first call: ``start``, ``Study`` in ``otlatent.study``
+
+Support modules: ``config`` (presets, dataset names, folders), ``data`` (loaders, caches, conversions), ``fetch``
+(``make data``), ``backend`` (NumPy or torch in, the same out), ``runtime`` (seeds, devices, threads, atomic
+writes), ``reporting`` and ``plots`` (figures and tables), ``notebooks`` (``make reproduce``).
+
+Every notebook starts with :func:`start` (preset, seed, device, data source) and reads all sizes from
+``study.preset``.
 """
 
 __version__ = "0.1.0"

@@ -31,7 +31,7 @@ from torch import nn
 
 from .data import to_float, to_uint8
 from .priors import get_prior
-from .runs import RunConfig, Training, batch_indices, finished_run, iteration_seed
+from .runs import ModelConfig, Training, batch_indices, finished_run, iteration_seed
 from .runtime import load_checkpoint
 
 __all__ = [
@@ -114,21 +114,14 @@ def dcgan_init(module: nn.Module) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
-class GANConfig(RunConfig):
-    """Everything that determines a DCGAN run (two runs with equal configs give equal weights)."""
+class GANConfig(ModelConfig):
+    """Everything that determines a DCGAN run (two runs with equal configs give equal weights): the fields of
+    :class:`~otlatent.runs.ModelConfig` (32 px, lr 2e-4 by default), the prior and Adam's beta1.
+    """
 
     dataset: str
     prior: str  # "gaussian" or "uniform" (see otlatent.priors.get_prior)
-    resolution: int = 32
-    nc: int = 3
-    nz: int = 100
-    width: int = 64
-    batch_size: int = 64
-    iterations: int = 1000
-    lr: float = 2e-4
     beta1: float = 0.5
-
-    positive = ("nz", "width", "batch_size", "iterations")
 
     def __post_init__(self):
         get_prior(self.prior)

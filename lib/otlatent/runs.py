@@ -30,6 +30,7 @@ from .runtime import load_checkpoint, save_checkpoint
 __all__ = [
     "TrainingDiverged",
     "RunConfig",
+    "ModelConfig",
     "run_paths",
     "finished_run",
     "check_images",
@@ -82,6 +83,25 @@ class RunConfig:
         from .config import data_root
 
         return (Path(root) if root else data_root()) / self.folder / self.name
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModelConfig(RunConfig):
+    """A generative model trained by iterations on images: the fields that every such run shares.
+
+    A subclass changes a default by redeclaring the field keyword-only, e.g.
+    ``resolution: int = dataclasses.field(default=45, kw_only=True)``.
+    """
+
+    resolution: int = 32
+    nc: int = 3
+    nz: int = 100
+    width: int = 64
+    batch_size: int = 64
+    iterations: int = 1000
+    lr: float = 2e-4
+
+    positive: ClassVar[tuple[str, ...]] = ("nc", "nz", "width", "batch_size", "iterations")
 
 
 def run_paths(config: RunConfig, run_dir: Path | None = None) -> tuple[Path, Path]:

@@ -52,7 +52,7 @@ import torch
 from torch import nn
 
 from .data import to_float
-from .runs import RunConfig, Training, batch_indices, check_finite, finished_run, iteration_seed
+from .runs import ModelConfig, Training, batch_indices, check_finite, finished_run, iteration_seed
 from .runtime import load_checkpoint
 
 __all__ = [
@@ -188,24 +188,18 @@ def negative_elbo(model: VAE, x: torch.Tensor, eps: torch.Tensor | None = None) 
 
 
 @dataclasses.dataclass(frozen=True)
-class VAEConfig(RunConfig):
-    """Everything that determines a VAE run (two runs with equal configs give equal weights).
+class VAEConfig(ModelConfig):
+    """Everything that determines a VAE run (two runs with equal configs give equal weights): the fields of
+    :class:`~otlatent.runs.ModelConfig` (here 45 px and lr 1e-3 by default) and the likelihood scale.
 
     ``sigma`` is the likelihood scale in [-1, 1] image units: fixed, or the initial value when ``learn_sigma``.
     """
 
     dataset: str
-    resolution: int = 45
-    nc: int = 3
-    nz: int = 100
-    width: int = 64
-    batch_size: int = 64
-    iterations: int = 1000
-    lr: float = 1e-3
+    resolution: int = dataclasses.field(default=45, kw_only=True)
+    lr: float = dataclasses.field(default=1e-3, kw_only=True)
     sigma: float = 0.1
     learn_sigma: bool = False
-
-    positive = ("nc", "nz", "width", "batch_size", "iterations")
 
     def __post_init__(self):
         side_sizes(self.resolution)

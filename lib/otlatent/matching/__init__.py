@@ -11,22 +11,9 @@ The map itself, T = F_Z^-1 o F_Y, is :func:`otlatent.transport1d.monotone_map`; 
 closed form or tabulate it.
 """
 
+from . import maps
 from .laws import GaussianSumLaw, NumericalSumLaw, ScaleLaw, SumLaw, check_coeffs
-from .maps import match, matched_analogy, matched_lerp, matched_n_point, matched_random_walk, matched_vicinity, sum_law
+from .maps import *  # noqa: F403 - the matched operations, as listed in maps.__all__
 from .uniform import UniformSumLaw
 
-__all__ = [
-    "sum_law",
-    "match",
-    "matched_lerp",
-    "matched_n_point",
-    "matched_vicinity",
-    "matched_analogy",
-    "matched_random_walk",
-    "SumLaw",
-    "GaussianSumLaw",
-    "UniformSumLaw",
-    "NumericalSumLaw",
-    "ScaleLaw",
-    "check_coeffs",
-]
+__all__ = [*maps.__all__, "SumLaw", "GaussianSumLaw", "UniformSumLaw", "NumericalSumLaw", "ScaleLaw", "check_coeffs"]

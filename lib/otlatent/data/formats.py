@@ -1,0 +1,221 @@
+"""Readers of the datasets' file formats: IDX (MNIST), JPEG folders and archives (LFW, CelebA), LMDB (LSUN),
+HDF5 (LLD-icon); decoding, centre crop and resize."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from .locations import locate, mnist_images
+
+__all__ = ["read_idx", "lfw_identities", "decode_all", "decode_dataset"]
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (MNIST's format; gzipped or not) into a numpy array.
+
+    The header is two zero bytes, a type code (0x08 = uint8), the number of
+    dimensions, then one big-endian int32 per dimension.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ValueError(f"{path}: not a uint8 IDX file (bad magic number {raw[:4].hex()})")
+    ndim = raw[3]
+    dims = np.frombuffer(raw, dtype=">i4", count=ndim, offset=4)
+    expected = int(np.prod(dims))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != expected:
+        raise ValueError(f"{path}: truncated IDX file ({data.size} bytes of data, header says {expected})")
+    return data.reshape(tuple(int(d) for d in dims)).copy()
+
+
+def _square_resize(img, resolution: int, crop: int | None):
+    """Centre-crop a PIL image to ``crop`` px (or its shorter side), then resize to ``resolution`` (antialiased)."""
+    from PIL import Image
+
+    w, h = img.size
+    side = min(w, h) if crop is None else min(crop, w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    img = img.crop((left, top, left + side, top + side))
+    return img.resize((resolution, resolution), Image.BICUBIC, reducing_gap=3.0)
+
+
+def decode_all(
+    items: Iterable[tuple[str, Callable[[], bytes]]],
+    resolution: int,
+    crop: int | None,
+    mode: str,
+    name: str,
+    limit: int | None,
+) -> tuple[np.ndarray, int]:
+    """Decode (label, read-bytes) items with PIL; skip unreadable ones. Returns (N,C,H,W) uint8 and #skipped."""
+    from PIL import Image, UnidentifiedImageError
+    from tqdm import tqdm
+
+    images, skipped = [], 0
+    for _label, read in tqdm(items, desc=f"decoding {name}", unit="img", leave=False, total=limit):
+        try:
+            with Image.open(io.BytesIO(read())) as img:
+                img = _square_resize(img.convert(mode), resolution, crop)
+                arr = np.asarray(img, dtype=np.uint8)
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            skipped += 1
+            continue
+        images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
+        if limit is not None and len(images) >= limit:
+            break
+    if skipped:
+        warnings.warn(f"{name}: skipped {skipped} unreadable image(s)", stacklevel=3)
+    if not images:
+        raise ValueError(f"{name}: no readable image found ({skipped} unreadable)")
+    return np.stack(images), skipped
+
+
+def _files(paths: Iterable[Path]) -> Iterator[tuple[str, Callable[[], bytes]]]:
+    for p in paths:
+        yield str(p), p.read_bytes
+
+
+def _lfw_members(tar) -> list:
+    return sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".jpg")), key=lambda m: m.name)
+
+
+def _lfw_items(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
+    if path.is_dir():
+        yield from _files(sorted(path.glob("*/*.jpg")))
+        return
+    with tarfile.open(path) as tar:
+        for m in _lfw_members(tar):
+            data = tar.extractfile(m).read()
+            yield m.name, (lambda d=data: d)
+
+
+def lfw_identities(root: str | Path | None = None) -> np.ndarray | None:
+    """The person of every LFW image, in the order :func:`load` reads them (files sorted by path,
+    ``<Name>/<Name>_NNNN.jpg``); ``None`` when LFW is not under the data root.
+    """
+    path = locate("lfw", Path(root) if root else None)
+    if path is None:
+        return None
+    if path.is_dir():
+        names = [p.parent.name for p in sorted(path.glob("*/*.jpg"))]
+    else:
+        with tarfile.open(path) as tar:
+            names = [PurePosixPath(m.name).parent.name for m in _lfw_members(tar)]
+    return np.array(names)
+
+
+def _lsun_items(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
+    import lmdb
+
+    env = lmdb.open(str(path), max_readers=1, readonly=True, lock=False, readahead=False, meminit=False)
+    try:
+        with env.begin(write=False) as txn:
+            for key, value in txn.cursor():
+                yield key.decode(errors="replace"), (lambda v=bytes(value): v)
+    finally:
+        env.close()
+
+
+# --------------------------------------------------------------------------- per-dataset loaders
+
+
+def _load_mnist(path: Path, resolution: int, limit: int | None) -> tuple[np.ndarray, np.ndarray | None, str]:
+    images_path = mnist_images(path)
+    images = read_idx(images_path)
+    if images.ndim != 3:
+        raise ValueError(f"{images_path}: expected (N, 28, 28) images, got shape {images.shape}")
+    labels_path = Path(str(images_path).replace("images-idx3", "labels-idx1"))
+    labels = read_idx(labels_path).astype(np.int64) if labels_path.exists() else None
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(f"{labels_path}: {len(labels)} labels for {len(images)} images")
+    if limit is not None:
+        images = images[:limit]
+        labels = None if labels is None else labels[:limit]
+    if resolution == 32:  # the usual DCGAN treatment: pad 28 -> 32
+        images = np.pad(images, ((0, 0), (2, 2), (2, 2)))
+    elif resolution != 28:
+        import torch
+        import torch.nn.functional as F
+
+        t = torch.from_numpy(images).float()[:, None]
+        images = (
+            F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+            .round()
+            .clamp(0, 255)
+            .to(torch.uint8)[:, 0]
+            .numpy()
+        )
+    return images[:, None], labels, str(images_path)
+
+
+def _load_lld(path: Path, resolution: int, limit: int | None) -> tuple[np.ndarray, None, str]:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        if "data" not in f:
+            raise ValueError(f"{path}: no HDF5 dataset 'data' (keys: {list(f.keys())})")
+        data = f["data"]
+        arr = np.asarray(data[: limit if limit is not None else len(data)], dtype=np.uint8)
+    if arr.ndim != 4 or 3 not in (arr.shape[1], arr.shape[-1]):
+        raise ValueError(f"{path}: expected (N, 3, 32, 32) or (N, 32, 32, 3) icons, got {arr.shape}")
+    if arr.shape[1] != 3:
+        arr = arr.transpose(0, 3, 1, 2)
+    if arr.shape[-1] != resolution:
+        import torch
+        import torch.nn.functional as F
+
+        t = torch.from_numpy(np.ascontiguousarray(arr)).float()
+        arr = (
+            F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+            .round()
+            .clamp(0, 255)
+            .to(torch.uint8)
+            .numpy()
+        )
+    return np.ascontiguousarray(arr), None, str(path)
+
+
+def _celeba_files(path: Path, split: str | None) -> list[Path]:
+    files = sorted(path.glob("*.jpg"))
+    partition = path.parent / "list_eval_partition.txt"
+    if split is not None and partition.is_file():
+        code = {"train": "0", "valid": "1", "test": "2"}[split]
+        keep = {
+            line.split()[0]
+            for line in partition.read_text().splitlines()
+            if len(line.split()) == 2 and line.split()[1] == code
+        }
+        files = [f for f in files if f.name in keep]
+    return files
+
+
+#: Default centre crop (in source pixels) before resizing, per dataset.
+
+
+def decode_dataset(
+    name: str, path: Path, resolution: int, limit: int | None, crop: int | None, split: str | None
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    if name == "mnist":
+        return _load_mnist(path, resolution, limit)
+    if name == "lld":
+        return _load_lld(path, resolution, limit)
+    if name == "lfw":
+        items = _lfw_items(path)
+    elif name == "celeba":
+        items = _files(_celeba_files(path, split))
+    elif name == "lsun":
+        items = _lsun_items(path)
+    else:  # pragma: no cover - guarded by check_dataset
+        raise ValueError(name)
+    images, _ = decode_all(items, resolution, crop, "RGB", name, limit)
+    return images, None, str(path)
