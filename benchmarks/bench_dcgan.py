@@ -1,4 +1,4 @@
-"""DCGAN training throughput: otlatent.train.train_dcgan vs the plain pytorch/examples recipe, in one run.
+"""DCGAN training throughput: otlatent.dcgan.train_dcgan vs the plain pytorch/examples recipe, in one run.
 
 The reference is the loop of pytorch/examples ``dcgan/main.py`` (a shuffled
 ``DataLoader``, ``torch.randn`` noise, ``nn.BCELoss`` on a sigmoid output, separate
@@ -26,8 +26,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from otlatent import data
-from otlatent.models import Discriminator, Generator
-from otlatent.train import GANConfig, train_dcgan
+from otlatent.dcgan import Discriminator, GANConfig, Generator, train_dcgan
 
 
 def cpu_peak_gflops(threads: int) -> tuple[float, str]:

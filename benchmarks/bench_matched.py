@@ -3,7 +3,7 @@
 Prints, in one run, side by side:
 
 - ``gaussian``: the Gaussian prior's map, one rescaling y / sqrt(sum w_i^2) -- the memory-bound floor;
-- ``uniform (exact)``: the exact piecewise-polynomial map of :mod:`otlatent.sums` (float32, torch, chunks);
+- ``uniform (exact)``: the exact piecewise-polynomial map of :mod:`otlatent.matching.uniform` (float32, torch, chunks);
 - ``uniform (naive)``: a direct inclusion-exclusion power-sum formula, F(s) = sum_eps (-1)^|eps|
   (s - eps.b)_+^4 / (4! prod b), over the whole array in float64 NumPy (16 terms) -- the textbook way.
 
@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from otlatent import ops
+from otlatent import matching, operations
 from otlatent.priors import Gaussian, Uniform
 
 
@@ -66,7 +66,7 @@ def main():
     w = [0.25] * 4
     gen = torch.Generator().manual_seed(0)
     zs = torch.rand(4, args.n, args.d, generator=gen).mul_(2).sub_(1)  # U[-1, 1], float32
-    y = ops.n_point(zs, w)
+    y = operations.n_point(zs, w)
     print(
         f"matched 4-point interpolation, {args.n:,} x {args.d} float32 ({y.numel() * 4 / 2**20:,.0f} MiB per array), "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, best / median of {args.repeats}"
@@ -74,16 +74,16 @@ def main():
     print(f"inputs allocated: peak RSS {peak_gib():.2f} GiB")
     rows = []
     for name, prior in (("gaussian (rescale)", Gaussian()), ("uniform (exact)", Uniform())):
-        ops.match(y[:10], w, prior)  # build and cache the law outside the timing
-        t_map = best_of(lambda: ops.match(y, w, prior), args.repeats)
-        t_full = best_of(lambda: ops.matched_n_point(zs, w, prior), args.repeats)
+        matching.match(y[:10], w, prior)  # build and cache the law outside the timing
+        t_map = best_of(lambda: matching.match(y, w, prior), args.repeats)
+        t_full = best_of(lambda: matching.matched_n_point(zs, w, prior), args.repeats)
         rows.append((name, t_map, t_full, peak_gib()))
     y64 = y.numpy()
     t0 = time.perf_counter()
     naive = naive_uniform_map(y64, w)
     t_naive = time.perf_counter() - t0
     rows.append(("uniform (naive power sum)", (t_naive, t_naive), None, peak_gib()))
-    exact = ops.match(y, w, Uniform()).numpy()
+    exact = matching.match(y, w, Uniform()).numpy()
     diff = float(np.max(np.abs(naive.astype(np.float64) - exact.astype(np.float64))))
     del naive
 

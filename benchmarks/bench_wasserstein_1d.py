@@ -1,4 +1,4 @@
-"""Time otlatent.ot.wasserstein_1d against POT's ot.wasserstein_1d on 10^6 samples per side.
+"""Time otlatent.transport1d.wasserstein_1d against POT's ot.wasserstein_1d on 10^6 samples per side.
 
 Run: ``.venv/bin/python benchmarks/bench_wasserstein_1d.py [--n 1000000] [--repeats 5]``
 
@@ -17,10 +17,10 @@ import platform
 import time
 
 import numpy as np
-import ot as pot
+import ot
 import pandas as pd
 
-from otlatent import ot
+from otlatent import transport1d
 
 
 def best_time(fn, repeats: int) -> tuple[float, float]:
@@ -74,12 +74,12 @@ def main() -> None:
         ("weighted", x, y, wx, wy),
     ]
     print(f"W_p between x ~ N(0,1) ({n:,} samples) and y ~ N(0.5, 1.5^2); best of {args.repeats} runs")
-    print(f"numpy {np.__version__} | POT {pot.__version__} | python {platform.python_version()} | {platform.machine()}")
+    print(f"numpy {np.__version__} | POT {ot.__version__} | python {platform.python_version()} | {platform.machine()}")
     rows = []
     for name, a, b, wa, wb in cases:
         for p in (1, 2, 3):
-            t_ours, v_ours = best_time(lambda: ot.wasserstein_1d(a, b, p, wa, wb), args.repeats)
-            t_pot, v_pot = best_time(lambda: pot.wasserstein_1d(a, b, wa, wb, p=p) ** (1 / p), args.repeats)
+            t_ours, v_ours = best_time(lambda: transport1d.wasserstein_1d(a, b, p, wa, wb), args.repeats)
+            t_pot, v_pot = best_time(lambda: ot.wasserstein_1d(a, b, wa, wb, p=p) ** (1 / p), args.repeats)
             ref = reference_wp(a, b, p, wa, wb)
             rows.append(
                 {

@@ -1,4 +1,4 @@
-"""Latent operations and their matched versions (otlatent.ops)."""
+"""Latent operations and their matched versions (otlatent.operations, otlatent.matching)."""
 
 import math
 

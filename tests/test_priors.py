@@ -1,4 +1,5 @@
-"""Priors and the laws of weighted sums (otlatent.priors, otlatent.sums): exact CDFs against independent references."""
+"""Priors and the laws of weighted sums (otlatent.priors, otlatent.matching, otlatent.mismatch): exact CDFs against
+independent references."""
 
 import math
 

@@ -258,3 +258,14 @@ def test_reproduce_runs_dataset_notebooks_once_per_dataset_or_on_their_own(monke
     assert _runs("05", None) == ["synthetic", "mnist"], "the GAN notebooks run on every dataset present"
     assert _runs("07", None) == ["lfw"], "the VAE notebooks run on their dataset (falling back themselves)"
     assert _runs("07", ["mnist"]) == ["mnist"], "--datasets overrides"
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "benchmarks").glob("bench_*.py")), ids=lambda p: p.stem)
+def test_benchmarks_import_and_parse_their_arguments(script):
+    """Every benchmark's imports resolve against today's library (``--help`` exits after them)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "usage:" in result.stdout
