@@ -1,0 +1,306 @@
+"""The fault suite: bad inputs and injected faults (truncations, corrupt files, read-only roots, interrupted
+unpacks). Each test names the item of the hostile-test issue it guards; each failed before its fix.
+"""
+
+import gzip
+import io
+import os
+import struct
+import tarfile
+import time
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from otlatent import data
+
+
+@pytest.fixture(autouse=True)
+def _isolated_roots(tmp_path, monkeypatch):
+    """Never touch the real data root: every test gets its own."""
+    monkeypatch.setenv("OTLATENT_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("OTLATENT_FIGURES", str(tmp_path / "figures"))
+    monkeypatch.delenv("OTLATENT_CACHE", raising=False)
+    monkeypatch.delenv("OTLATENT_MODELS", raising=False)
+
+
+def _jpeg(color, size=(60, 40)):
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def _idx(array, path):
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}i", *array.shape)
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+def _people(root, names, per_person=2, complete=True):
+    folder = root / "lfw-deepfunneled"
+    for i, name in enumerate(names):
+        person = folder / name
+        person.mkdir(parents=True, exist_ok=True)
+        for j in range(per_person):
+            (person / f"{name}_{j + 1:04d}.jpg").write_bytes(_jpeg((30 * i % 256, 20 * j, 100)))
+    if complete:
+        (folder / ".complete").write_text("lfw-deepfunneled.tgz\n")
+    return folder
+
+
+def _quiet_load(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return data.load(*args, **kwargs)
+
+
+# ------------------------------------------------------------------ 1. stale dataset cache
+def test_item1_cache_is_rebuilt_when_the_lfw_files_change(tmp_path):
+    root = tmp_path / "data"
+    _people(root, ["Ann_Bee"])
+    first = data.load("lfw", 32, root=root)
+    assert len(first) == 2 and first.identities.tolist() == ["Ann_Bee", "Ann_Bee"]
+    _people(root, ["Cid_Dee", "Eve_Fox"])  # the unpack goes on: more people arrive
+    second = data.load("lfw", 32, root=root)
+    assert len(second) == 6, "a cache of the partial set must not be reused"
+    assert second.identities.tolist() == ["Ann_Bee"] * 2 + ["Cid_Dee"] * 2 + ["Eve_Fox"] * 2
+
+
+def test_item1_lfw_persons_are_cached_with_the_images(tmp_path):
+    root = tmp_path / "data"
+    _people(root, ["Ann_Bee", "Cid_Dee"])
+    (root / "lfw-deepfunneled" / "Ann_Bee" / "Ann_Bee_0009.jpg").write_bytes(b"not a jpeg")  # skipped on decode
+    with pytest.warns(UserWarning, match="skipped 1"):
+        loaded = data.load("lfw", 32, root=root)
+    assert loaded.identities.tolist() == ["Ann_Bee", "Ann_Bee", "Cid_Dee", "Cid_Dee"]
+    again = data.load("lfw", 32, root=root)  # from the cache
+    assert again.identities.tolist() == loaded.identities.tolist()
+    assert np.array_equal(again.images_u8, loaded.images_u8)
+
+
+def test_item1_vae_split_uses_the_persons_of_the_loaded_images(tmp_path, monkeypatch):
+    import otlatent
+    from otlatent import trained
+
+    root = tmp_path / "data"
+    _people(root, [f"P{k:02d}_X" for k in range(8)], per_person=20)
+    monkeypatch.setenv("OTLATENT_DATA", str(root))
+    study = otlatent.start("99_test", preset="smoke", dataset="lfw", quiet=True)
+    trained.vae_images_for(study)  # caches the images
+    _people(root, ["AAA_First"], per_person=3)  # sorts first: today's file list shifts by three images
+    train, test = trained.vae_images_for(study)
+    loaded = data.load("lfw", study.preset.vae_resolution, n=study.preset.vae_max_images)
+    assert len(train) + len(test) <= len(loaded)
+    assert train.identities.tolist() == loaded.identities[: len(train)].tolist()
+    assert test.identities.tolist() == loaded.identities[len(loaded) - len(test) :].tolist()
+    assert not set(train.identities) & set(test.identities), "held-out people must not be trained on"
+    assert np.array_equal(test.images_u8, loaded.images_u8[len(loaded) - len(test) :])
+
+
+def test_item1_mnist_train_split_added_after_test_split_was_cached(tmp_path):
+    root = tmp_path / "data"
+    (root / "mnist").mkdir(parents=True)
+    _idx(np.zeros((3, 28, 28)), root / "mnist" / "t10k-images-idx3-ubyte.gz")
+    assert len(data.load("mnist", 28, root=root)) == 3
+    _idx(np.full((7, 28, 28), 9), root / "mnist" / "train-images-idx3-ubyte.gz")
+    again = data.load("mnist", 28, root=root)
+    assert len(again) == 7 and again.source.endswith("train-images-idx3-ubyte.gz")
+
+
+def test_item1_interrupted_unpack_is_refused_and_unmarked_folder_warns(tmp_path):
+    root = tmp_path / "data"
+    folder = _people(root, ["Ann_Bee"], complete=False)
+    (root / ".lfw-deepfunneled.unpacking").write_text("unpacking\n")
+    with pytest.raises(data.IncompleteDatasetError, match="make data") as info:
+        data.load("lfw", 32, root=root)
+    assert str(folder) in str(info.value)
+    (root / ".lfw-deepfunneled.unpacking").unlink()
+    with pytest.warns(UserWarning, match=r"\.complete"):
+        data.load("lfw", 32, root=root, cache=False)
+
+
+def test_item1_make_data_marks_the_unpack_in_progress(tmp_path, monkeypatch):
+    from otlatent import fetch
+
+    root, archives = tmp_path / "data", tmp_path / "archives"
+    src = _people(tmp_path / "src", ["Ann_Bee"], complete=False)
+    archives.mkdir()
+    with tarfile.open(archives / "lfw-deepfunneled.tgz", "w:gz") as tar:
+        tar.add(src, arcname="lfw-deepfunneled")
+    seen = {}
+    real = tarfile.TarFile.extractall
+
+    def spy(self, path, *a, **k):
+        seen["during"] = (root / ".lfw-deepfunneled.unpacking").exists()
+        return real(self, path, *a, **k)
+
+    monkeypatch.setattr(tarfile.TarFile, "extractall", spy)
+    monkeypatch.setattr(fetch, "_verify", lambda path, source: None)
+    fetch.unpack_archives(archives, root)
+    assert seen["during"] and not (root / ".lfw-deepfunneled.unpacking").exists()
+    assert (root / "lfw-deepfunneled" / ".complete").exists()
+
+
+# ------------------------------------------------------------------ 3. n, crop, resolution
+@pytest.mark.parametrize(
+    "kwargs, param",
+    [
+        ({"n": -5}, "n"),
+        ({"n": 0}, "n"),
+        ({"n": -1}, "n"),
+        ({"n": 2.5}, "n"),
+        ({"crop": 0}, "crop"),
+        ({"crop": -7}, "crop"),
+        ({"resolution": 0}, "resolution"),
+        ({"resolution": -3}, "resolution"),
+        ({"resolution": 33.5}, "resolution"),
+    ],
+)
+@pytest.mark.parametrize("name", ["lfw", "mnist", "synthetic"])
+def test_item3_load_validates_n_crop_resolution(tmp_path, kwargs, param, name):
+    root = tmp_path / "data"
+    _people(root, ["Ann_Bee"])
+    (root / "mnist").mkdir()
+    _idx(np.zeros((4, 28, 28)), root / "mnist" / "t10k-images-idx3-ubyte.gz")
+    if name == "synthetic" and param == "crop":
+        return
+    with pytest.raises(ValueError, match=rf"^{param} must be a positive integer"):
+        data.load(name, root=root, cache=False, **kwargs)
+
+
+def test_item3_valid_values_still_load(tmp_path):
+    root = tmp_path / "data"
+    _people(root, ["Ann_Bee"])
+    assert len(data.load("lfw", np.int64(16), n=np.int64(1), crop=None, root=root, cache=False)) == 1
+    assert len(data.load("synthetic", 16, n=3)) == 3
+
+
+# ------------------------------------------------------------------ 5. HDF5 icons that are not uint8
+def _lld(root, array):
+    h5py = pytest.importorskip("h5py")
+    (root / "lld").mkdir(parents=True)
+    with h5py.File(root / "lld" / "LLD-icon.hdf5", "w") as f:
+        f["data"] = array
+
+
+def test_item5_float_icons_in_unit_range_are_scaled(tmp_path):
+    root = tmp_path / "data"
+    icons = np.random.default_rng(0).random((4, 3, 32, 32)).astype(np.float32)
+    _lld(root, icons)
+    out = data.load("lld", 32, root=root, cache=False).images_u8
+    np.testing.assert_array_equal(out, np.round(icons.astype(np.float64) * 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("dtype, values", [(np.int16, (0, 999)), (np.float32, (-1.0, 1.0)), (np.float64, (0, 255))])
+def test_item5_icons_out_of_range_are_refused(tmp_path, dtype, values):
+    root = tmp_path / "data"
+    icons = np.linspace(*values, 4 * 3 * 32 * 32).reshape(4, 3, 32, 32).astype(dtype)
+    _lld(root, icons)
+    with pytest.raises(ValueError, match=rf"LLD-icon.hdf5: icons of dtype {np.dtype(dtype).name}.*uint8"):
+        data.load("lld", 32, root=root, cache=False)
+
+
+def test_item5_integer_icons_in_byte_range_are_exact(tmp_path):
+    root = tmp_path / "data"
+    icons = (np.arange(4 * 3 * 32 * 32) % 256).reshape(4, 3, 32, 32).astype(np.int16)
+    _lld(root, icons)
+    np.testing.assert_array_equal(data.load("lld", 32, root=root, cache=False).images_u8, icons.astype(np.uint8))
+
+
+# ------------------------------------------------------------------ 8. corrupt cache files
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated", b"garbage" * 10])
+def test_item8_corrupt_cache_is_set_aside_and_rebuilt(tmp_path, content):
+    root = tmp_path / "data"
+    _people(root, ["Ann_Bee"])
+    good = data.load("lfw", 32, root=root)
+    (cache_file,) = (root / "cache").glob("*.npz")
+    cache_file.write_bytes(content)
+    with pytest.warns(UserWarning, match=rf"unreadable dataset cache {cache_file}.*rebuilding"):
+        again = data.load("lfw", 32, root=root)
+    assert np.array_equal(again.images_u8, good.images_u8)
+    assert (cache_file.parent / (cache_file.name + ".corrupt")).exists()
+    assert np.array_equal(data.load("lfw", 32, root=root).images_u8, good.images_u8)
+
+
+# ------------------------------------------------------------------ 10. empty or bad LFW sources
+@pytest.mark.parametrize("layout", ["empty", "no_person_folders", "upper_case"])
+def test_item10_lfw_folder_without_images_is_not_available(tmp_path, layout):
+    root = tmp_path / "data"
+    folder = root / "lfw-deepfunneled"
+    folder.mkdir(parents=True)
+    if layout == "no_person_folders":
+        (folder / "Ann_Bee_0001.jpg").write_bytes(_jpeg((1, 2, 3)))
+    elif layout == "upper_case":
+        (folder / "Ann_Bee").mkdir()
+        (folder / "Ann_Bee" / "Ann_Bee_0001.JPG").write_bytes(_jpeg((1, 2, 3)))
+    assert not data.available("lfw", root)
+    with pytest.raises(data.DatasetNotFoundError, match=rf"{folder} exists but holds no <Name>/<Name>_NNNN.jpg"):
+        data.load("lfw", root=root)
+
+
+def test_item10_start_falls_back_on_an_empty_lfw_folder(tmp_path, monkeypatch):
+    import otlatent
+
+    (tmp_path / "data" / "lfw-deepfunneled").mkdir(parents=True)
+    study = otlatent.start("99_test", preset="smoke", dataset="lfw", fallback="synthetic", quiet=True)
+    assert study.dataset == "synthetic"
+
+
+def test_item10_truncated_lfw_tgz_names_the_archive(tmp_path):
+    root = tmp_path / "data"
+    src = _people(tmp_path / "src", [f"P{k}_X" for k in range(4)], complete=False)
+    root.mkdir()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(src, arcname="lfw-deepfunneled")
+    archive = root / "lfw-deepfunneled.tgz"
+    archive.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(ValueError, match=rf"{archive}: truncated or corrupt archive.*lfw-deepfunneled.tgz"):
+        data.load("lfw", 32, root=root, cache=False)
+    with pytest.raises(ValueError, match=rf"{archive}: truncated"):
+        data.lfw_identities(root)
+
+
+def test_item10_truncated_mnist_gz_names_the_file(tmp_path):
+    root = tmp_path / "data"
+    (root / "mnist").mkdir(parents=True)
+    path = root / "mnist" / "t10k-images-idx3-ubyte.gz"
+    _idx(np.random.default_rng(0).integers(0, 255, (50, 28, 28)), path)
+    path.write_bytes(path.read_bytes()[:-200])
+    with pytest.raises(ValueError, match=rf"{path}: truncated or corrupt gzip.*make data"):
+        data.load("mnist", 28, root=root, cache=False)
+
+
+# ------------------------------------------------------------------ 11. read-only data root
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")
+def test_item11_read_only_data_root_warns_naming_the_setting(tmp_path):
+    root = tmp_path / "data"
+    _people(root, ["Ann_Bee"])
+    root.chmod(0o555)
+    try:
+        with pytest.warns(UserWarning, match="OTLATENT_CACHE"):
+            assert len(data.load("lfw", 32)) == 2
+    finally:
+        root.chmod(0o755)
+
+
+def test_item11_cache_location_is_a_setting(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    _people(root, ["Ann_Bee"])
+    monkeypatch.setenv("OTLATENT_CACHE", str(tmp_path / "elsewhere"))
+    data.load("lfw", 32)
+    assert list((tmp_path / "elsewhere").glob("lfw_32px_*.npz")) and not (root / "cache").exists()
+
+
+def test_item11_unwritable_cache_warns_and_still_loads(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    _people(root, ["Ann_Bee"])
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("OTLATENT_CACHE", str(blocker / "cache"))
+    with pytest.warns(UserWarning, match=r"could not write the cache .*OTLATENT_CACHE"):
+        assert len(data.load("lfw", 32)) == 2
+
+
+_ = time  # used by later sections
