@@ -304,3 +304,60 @@ def test_item11_unwritable_cache_warns_and_still_loads(tmp_path, monkeypatch):
 
 
 _ = time  # used by later sections
+
+
+# ------------------------------------------------------------------ 2. heavy-tailed priors
+def _matched_ks(dist, coeffs, n=20_000):
+    import scipy.stats
+
+    from otlatent import matching
+    from otlatent.priors import Iid
+
+    prior = Iid(dist)
+    z = prior.sample(n, len(coeffs), seed=3)
+    law = matching.sum_law(prior, coeffs)
+    out = law.transport(z @ np.asarray(coeffs))
+    return law, scipy.stats.kstest(out, dist.cdf).pvalue
+
+
+@pytest.mark.parametrize("coeffs", [(0.5, 0.5), (0.6, 0.8), (1.0, -1.0, 1.0)])
+@pytest.mark.parametrize("loc, scale", [(0.0, 1.0), (2.0, 0.5)])
+def test_item2_cauchy_prior_is_matched_exactly(coeffs, loc, scale):
+    import scipy.stats
+
+    from otlatent.mismatch import kl_exact
+
+    dist = scipy.stats.cauchy(loc=loc, scale=scale)
+    law, p = _matched_ks(dist, coeffs)
+    assert p > 0.01
+    # T(sum c_i loc) = loc (the median of Y onto the median of Z); for loc 0, T(0) = 0 exactly
+    assert float(law.transport(np.array([loc * sum(coeffs)]))[0]) == pytest.approx(loc, abs=1e-12)
+    # closed-form KL of the midpoint against the prior: 0 (Cauchy is stable, the midpoint is the prior again)
+    if coeffs == (0.5, 0.5):
+        assert kl_exact(law) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_item2_too_heavy_tails_are_refused_naming_the_limit():
+    import scipy.stats
+
+    from otlatent import matching
+    from otlatent.priors import Iid
+
+    with pytest.raises(ValueError, match=r"t\(1.5\): its tails are too heavy.*MAX_RELATIVE_STEP"):
+        matching.sum_law(Iid(scipy.stats.t(1.5)), (0.5, 0.5))
+
+
+@pytest.mark.parametrize(
+    "dist", ["t(2.5)", "t(3)", "pareto(3)", "gamma(2)", "lognorm(0.25)", "laplace(scale=0.7)", "t(10)", "lognorm(1)"]
+)
+@pytest.mark.parametrize("coeffs", [(0.5, 0.5), (1.0, -1.0, 1.0)])
+def test_item2_accepted_laws_are_matched(dist, coeffs):
+
+    frozen = eval(f"scipy.stats.{dist}")  # noqa: S307 - a fixed list of test laws
+    law, p = _matched_ks(frozen, coeffs)
+    assert p > 0.01
+    if dist.startswith(("laplace", "t(")):  # symmetric about 0: T(0) = 0
+        assert abs(float(law.transport(np.array([0.0]))[0])) < 1e-6
+    if dist == "pareto(3)" and min(coeffs) > 0:  # the sum's lower end maps onto the prior's lower end 1
+        y0 = float(sum(c for c in coeffs if c > 0))
+        assert float(law.transport(np.array([y0]))[0]) == pytest.approx(1.0, abs=1e-6)

@@ -300,7 +300,8 @@ class Iid(Prior):
     >>> prior = Iid(scipy.stats.laplace(scale=1 / 2**0.5))   # unit variance Laplace
 
     The matched operations use a numerical CDF of weighted sums for these priors
-    (see :mod:`otlatent.matching.laws`).
+    (see :mod:`otlatent.matching.laws`), a closed form for Cauchy priors; priors with tails so heavy that the
+    numerical law cannot resolve them (Student t with df below about 2.5) are refused there with a ``ValueError``.
     """
 
     def __init__(self, dist: Any, name: str | None = None):

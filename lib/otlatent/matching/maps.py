@@ -25,7 +25,7 @@ from ..operations import (
     walk,
 )
 from ..priors import Gaussian, Uniform, get_prior
-from .laws import GaussianSumLaw, NumericalSumLaw, ScaleLaw, SumLaw, check_coeffs
+from .laws import CauchySumLaw, GaussianSumLaw, NumericalSumLaw, ScaleLaw, SumLaw, check_coeffs, is_cauchy
 from .uniform import UniformSumLaw, box_sum_cost
 
 __all__ = [
@@ -57,6 +57,8 @@ def sum_law(prior, coeffs) -> SumLaw:
             law = ScaleLaw(prior, c)
         elif isinstance(prior, Gaussian):
             law = GaussianSumLaw(prior, c)
+        elif is_cauchy(prior):
+            law = CauchySumLaw(prior, c)
         elif isinstance(prior, Uniform) and box_sum_cost([abs(x) for x in c]) <= UniformSumLaw.MAX_COST:
             law = UniformSumLaw(prior, c)
         else:
