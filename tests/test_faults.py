@@ -361,3 +361,31 @@ def test_item2_accepted_laws_are_matched(dist, coeffs):
     if dist == "pareto(3)" and min(coeffs) > 0:  # the sum's lower end maps onto the prior's lower end 1
         y0 = float(sum(c for c in coeffs if c > 0))
         assert float(law.transport(np.array([y0]))[0]) == pytest.approx(1.0, abs=1e-6)
+
+
+# ------------------------------------------------------------------ 4. kl_estimate and non-finite samples
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_item4_kl_estimate_refuses_non_finite_samples(bad):
+    from otlatent.mismatch import kl_estimate
+
+    x = np.random.default_rng(0).standard_normal(10_000)
+    x[:500] = bad
+    with pytest.raises(ValueError, match=r"500 of the 10000 samples are NaN or infinite.*np.isfinite"):
+        kl_estimate(x, "gaussian")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        kl_estimate(np.full(100, bad), "gaussian")
+
+
+def test_item4_kl_estimate_refuses_no_samples():
+    from otlatent.mismatch import kl_estimate
+
+    with pytest.raises(ValueError, match="at least one sample"):
+        kl_estimate(np.array([]), "gaussian")
+
+
+def test_item4_kl_estimate_of_finite_samples_unchanged():
+    from otlatent.mismatch import kl_estimate
+
+    x = np.random.default_rng(0).standard_normal(10_000)
+    est, se = kl_estimate(x, "gaussian")
+    assert abs(est) < 3 * se + 0.01

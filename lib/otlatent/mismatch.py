@@ -140,6 +140,14 @@ def kl_estimate(samples, prior, d: int = 1, edges=None, bins: int = 1000) -> tup
     prior = get_prior(prior)
     x = np.asarray(samples.detach().cpu() if is_torch(samples) else samples, dtype=np.float64).ravel()
     n = x.size
+    if n == 0:
+        raise ValueError("kl_estimate needs at least one sample, got none")
+    bad = int(n - np.count_nonzero(np.isfinite(x)))
+    if bad:
+        raise ValueError(
+            f"kl_estimate: {bad} of the {n} samples are NaN or infinite (a diverged map or operation?); they are "
+            "no samples of a law on the real line. Fix their source, or drop them explicitly: x[np.isfinite(x)]"
+        )
     edges = kl_cells(prior, bins=bins) if edges is None else np.asarray(edges, float)
     p = _masses(prior.cdf, prior.sf, edges, prior.median)
     counts = np.bincount(np.clip(np.searchsorted(edges, x, side="right") - 1, 0, p.size - 1), minlength=p.size)
