@@ -389,3 +389,78 @@ def test_item4_kl_estimate_of_finite_samples_unchanged():
     x = np.random.default_rng(0).standard_normal(10_000)
     est, se = kl_estimate(x, "gaussian")
     assert abs(est) < 3 * se + 0.01
+
+
+# ------------------------------------------------------------------ 6. a run folder shared by two configs
+def _gan(**kw):
+    from otlatent.dcgan import GANConfig
+
+    base = dict(dataset="synthetic", prior="uniform", width=8, batch_size=16, iterations=2, seed=3, preset="smoke")
+    return GANConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def gan_images():
+    return data.make_synthetic(64, 32, seed=0)
+
+
+def test_item6_finished_model_of_another_config_is_not_overwritten(gan_images, tmp_path):
+    from otlatent.dcgan import train_dcgan
+    from otlatent.runs import RunFolderConflict
+
+    first = _gan()
+    train_dcgan(gan_images, first, progress=False)
+    model = first.run_dir() / "model.pt"
+    before = model.read_bytes()
+    other = _gan(width=16, iterations=3)
+    assert other.name == first.name  # the readable name leaves these fields out
+    with pytest.raises(RunFolderConflict, match=r"width: 8 \(stored\) vs 16 \(asked\)") as info:
+        train_dcgan(gan_images, other, progress=False)
+    message = str(info.value)
+    assert "iterations: 2 (stored) vs 3 (asked)" in message and str(model) in message and "Delete" in message
+    assert model.read_bytes() == before, "the finished model is intact"
+    assert train_dcgan(gan_images, first, progress=False).discriminator is None, "still reloaded"
+
+
+def test_item6_checkpoint_of_another_config_is_not_overwritten(gan_images):
+    from otlatent.dcgan import train_dcgan
+    from otlatent.runs import RunFolderConflict
+
+    first = _gan(iterations=4)
+    train_dcgan(gan_images, first, progress=False, stop_after=1)  # interrupted: a checkpoint, no model
+    ckpt = first.run_dir() / "checkpoint.pt"
+    before = ckpt.read_bytes()
+    with pytest.raises(RunFolderConflict, match=r"checkpoint.*batch_size: 16 \(stored\) vs 32 \(asked\)"):
+        train_dcgan(gan_images, _gan(iterations=4, batch_size=32), progress=False)
+    assert ckpt.read_bytes() == before
+
+
+def test_item6_explicit_folder_keeps_the_old_model_aside(gan_images, tmp_path):
+    from otlatent.dcgan import train_dcgan
+
+    train_dcgan(gan_images, _gan(), tmp_path, progress=False)
+    before = (tmp_path / "model.pt").read_bytes()
+    with pytest.warns(UserWarning, match="another configuration.*moved it to"):
+        train_dcgan(gan_images, _gan(seed=4), tmp_path, progress=False)
+    (aside,) = tmp_path.glob("model.pt.*.bad")
+    assert aside.read_bytes() == before
+
+
+# ------------------------------------------------------------------ 8. corrupt checkpoint.pt / model.pt
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage"])
+@pytest.mark.parametrize("which", ["model.pt", "checkpoint.pt"])
+def test_item8_corrupt_run_files_are_set_aside_and_retrained(gan_images, tmp_path, damage, which):
+    from otlatent.dcgan import train_dcgan
+
+    cfg = _gan(iterations=3)
+    if which == "model.pt":
+        train_dcgan(gan_images, cfg, tmp_path, progress=False)
+    else:
+        train_dcgan(gan_images, cfg, tmp_path, progress=False, stop_after=1)
+    path = tmp_path / which
+    raw = path.read_bytes()
+    path.write_bytes({"empty": b"", "truncated": raw[: len(raw) // 2], "garbage": b"\x80\x04garbage" * 50}[damage])
+    with pytest.warns(UserWarning, match=rf"{path}: unreadable .*moved it to .*\.bad"):
+        run = train_dcgan(gan_images, cfg, tmp_path, progress=False)
+    assert run.iteration == 3 and (tmp_path / "model.pt").exists()
+    assert len(list(tmp_path.glob(f"{which}.*.bad"))) == 1
