@@ -464,3 +464,58 @@ def test_item8_corrupt_run_files_are_set_aside_and_retrained(gan_images, tmp_pat
         run = train_dcgan(gan_images, cfg, tmp_path, progress=False)
     assert run.iteration == 3 and (tmp_path / "model.pt").exists()
     assert len(list(tmp_path.glob(f"{which}.*.bad"))) == 1
+
+
+# ------------------------------------------------------------------ 7. validation of small parameters
+@pytest.mark.parametrize("prior", ["uniform", "gaussian"])
+def test_item7_integer_sample_dtypes_are_refused(prior):
+    import torch
+
+    from otlatent.priors import get_prior
+
+    with pytest.raises(ValueError, match="dtype must be a floating-point"):
+        get_prior(prior).sample(4, 2, seed=0, dtype=np.int64)
+    with pytest.raises(ValueError, match="dtype must be a floating-point torch dtype"):
+        get_prior(prior).sample(4, 2, seed=0, dtype=torch.int64, device="cpu")
+    assert get_prior(prior).sample(4, 2, seed=0, dtype=np.float32).dtype == np.float32
+
+
+@pytest.mark.parametrize("sigma", [float("nan"), float("inf"), 0.0, -1.0])
+def test_item7_map_latents_refuses_bad_sigma(sigma):
+    import torch
+
+    from otlatent.map_reconstruction import map_latents
+
+    decode = torch.nn.Linear(2, 4)
+    with pytest.raises(ValueError, match="sigma must be positive and finite"):
+        map_latents(lambda z: decode(z).view(-1, 1, 2, 2), torch.zeros(3, 1, 2, 2), torch.zeros(3, 2), sigma, steps=2)
+
+
+def test_item7_map_latents_refuses_nan_start_and_bad_steps():
+    import torch
+
+    from otlatent.map_reconstruction import map_latents
+
+    decode = torch.nn.Linear(2, 4)
+
+    def dec(z):
+        return decode(z).view(-1, 1, 2, 2)
+
+    y = torch.zeros(3, 1, 2, 2)
+    with pytest.raises(ValueError, match="z0"):
+        map_latents(dec, y, torch.full((3, 2), float("nan")), 0.1, steps=2)
+    with pytest.raises(ValueError, match="steps"):
+        map_latents(dec, y, torch.zeros(3, 2), 0.1, steps=2.5)
+    with pytest.raises(ValueError, match="lr"):
+        map_latents(dec, y, torch.zeros(3, 2), 0.1, steps=2, lr=float("nan"))
+
+
+@pytest.mark.parametrize("value", ["no", "yes", 0, None])
+def test_item7_vae_config_learn_sigma_must_be_a_bool(value):
+    from otlatent.vae import VAEConfig
+
+    with pytest.raises(ValueError, match="learn_sigma must be True or False"):
+        VAEConfig(dataset="synthetic", learn_sigma=value)
+    with pytest.raises(ValueError, match="sigma must be a positive finite"):
+        VAEConfig(dataset="synthetic", sigma=float("nan"))
+    assert VAEConfig(dataset="synthetic", learn_sigma=True).learn_sigma is True
