@@ -7,7 +7,6 @@ import io
 import os
 import struct
 import tarfile
-import time
 import warnings
 
 import numpy as np
@@ -303,9 +302,6 @@ def test_item11_unwritable_cache_warns_and_still_loads(tmp_path, monkeypatch):
         assert len(data.load("lfw", 32)) == 2
 
 
-_ = time  # used by later sections
-
-
 # ------------------------------------------------------------------ 2. heavy-tailed priors
 def _matched_ks(dist, coeffs, n=20_000):
     import scipy.stats
@@ -519,3 +515,148 @@ def test_item7_vae_config_learn_sigma_must_be_a_bool(value):
     with pytest.raises(ValueError, match="sigma must be a positive finite"):
         VAEConfig(dataset="synthetic", sigma=float("nan"))
     assert VAEConfig(dataset="synthetic", learn_sigma=True).learn_sigma is True
+
+
+# ------------------------------------------------------------------ 9. a checkpoint write that fails (disk full)
+def test_item9_failed_checkpoint_write_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    import torch
+
+    from otlatent.runtime import save_checkpoint
+
+    path = tmp_path / "run" / "checkpoint.pt"
+    save_checkpoint({"iteration": 1}, path)
+    before = path.read_bytes()
+
+    def full_disk(obj, f):
+        with open(f, "wb") as out:
+            out.write(b"x" * 128)
+        raise RuntimeError("[enforce fail at inline_container.cc:603] . unexpected pos 128 vs 0")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError, match=rf"writing {path} failed .*unexpected pos.*intact.*free.*disk is full"):
+        save_checkpoint({"iteration": 2}, path)
+    assert path.read_bytes() == before
+    assert not list(path.parent.glob(".checkpoint.pt.*.tmp"))
+
+
+# ------------------------------------------------------------------ 12. a checkout path with a space
+def test_item12_makefile_works_in_a_path_with_a_space(tmp_path):
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    repo = Path(__file__).resolve().parents[1]
+    checkout = tmp_path / "my checkout"
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    shutil.copy(repo / "Makefile", checkout / "Makefile")
+    (checkout / "pyproject.toml").write_text("")
+    fake = checkout / ".venv" / "bin" / "python"
+    fake.write_text('#!/bin/sh\necho "FIG=$OTLATENT_FIGURES"\n')
+    fake.chmod(0o755)
+    installed = checkout / ".venv" / ".installed"
+    installed.write_text("")
+    os.utime(checkout / "pyproject.toml", (1, 1))
+    out = subprocess.run(["make", "-s", "test-lib"], cwd=checkout, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert f"FIG={checkout}/build/ci/figures" in out.stdout
+    out = subprocess.run(["make", "-s", "reproduce", "NB=01"], cwd=checkout, capture_output=True, text=True)
+    assert out.returncode == 0 and f"FIG={checkout}/figures" in out.stdout, out.stderr
+
+
+# ------------------------------------------------------------------ 13. leftovers of killed writes, file modes
+def test_item13_stale_checkpoint_temps_are_removed_at_the_next_start(gan_images, tmp_path):
+    from otlatent.dcgan import train_dcgan
+
+    cfg = _gan(iterations=2)
+    tmp_path.mkdir(exist_ok=True)
+    for k in range(3):  # what three kills inside checkpoint writes leave
+        (tmp_path / f".checkpoint.pt.{k}abc.tmp").write_bytes(b"\0" * 1000)
+    (tmp_path / ".model.pt.xyz.tmp").write_bytes(b"\0")
+    (tmp_path / "notes.tmp").write_text("not ours")
+    train_dcgan(gan_images, cfg, tmp_path, progress=False)
+    assert not list(tmp_path.glob(".checkpoint.pt.*.tmp")) and not list(tmp_path.glob(".model.pt.*.tmp"))
+    assert (tmp_path / "notes.tmp").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664)])
+def test_item13_written_files_follow_the_umask(tmp_path, umask, mode):
+    from otlatent.runtime import atomic_write
+
+    old = os.umask(umask)
+    try:
+        path = atomic_write(tmp_path / "f.bin", lambda tmp: tmp.write_bytes(b"x"))
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == mode
+
+
+# ------------------------------------------------------------------ 14. deep errors made clear
+def test_item14_sample_on_a_missing_cuda_names_the_device():
+    import torch
+
+    from otlatent.priors import Gaussian
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(ValueError, match=r"device 'cuda' is not available here.*device='cpu'"):
+        Gaussian().sample(4, 2, seed=0, device="cuda")
+
+
+@pytest.mark.parametrize("seed", [2**64, -1, 1.5, True])
+def test_item14_seeds_out_of_range_are_refused(seed):
+    from otlatent.runtime import seed_everything
+
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*64\)"):
+        seed_everything(seed)
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*64\)"):
+        _gan(seed=seed)
+
+
+def test_item14_largest_seed_works():
+    from otlatent.runtime import seed_everything
+
+    seed_everything(2**64 - 1)
+    assert _gan(seed=2**64 - 1).seed == 2**64 - 1
+
+
+@pytest.mark.parametrize("t", [5e-324, 1e-300, 1 - 1e-17])
+def test_item14_tiny_interpolation_weights_on_the_uniform_prior(t):
+    from otlatent import matching
+    from otlatent.priors import Uniform
+
+    z, w = Uniform().sample(6, 3, seed=0), Uniform().sample(6, 3, seed=1)
+    out = matching.matched_lerp(z, w, t, "uniform")
+    near = z if t < 0.5 else w
+    np.testing.assert_allclose(out, near, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "a, b, match",
+    [
+        (np.zeros((1, 4)), np.ones((5, 4)), "at least 2 samples in features_a"),
+        (np.zeros((5, 4)), np.ones((5, 3)), r"different feature sizes \(4 vs 3\)"),
+        (np.zeros((5, 4)), np.full((5, 4), np.nan), "features_b holds NaN"),
+        (np.zeros(5), np.ones((5, 4)), r"features_a must have shape \(N, D\)"),
+    ],
+)
+def test_item14_fid_input_errors_name_the_argument(a, b, match):
+    from otlatent.metrics.distances import frechet_distance
+
+    with pytest.raises(ValueError, match=match):
+        frechet_distance(a, b)
+
+
+def test_item11_unwritable_models_root_names_the_setting(gan_images, tmp_path, monkeypatch):
+    from otlatent.dcgan import train_dcgan
+
+    blocker = tmp_path / "read_only_stand_in"
+    blocker.write_text("a file where a folder should be")
+    monkeypatch.setenv("OTLATENT_MODELS", str(blocker))
+    with pytest.raises(OSError, match=r"cannot write .*checkpoint.pt.*OTLATENT_MODELS"):
+        train_dcgan(gan_images, _gan(), progress=False)
+    monkeypatch.setenv("OTLATENT_MODELS", str(tmp_path / "models_elsewhere"))
+    train_dcgan(gan_images, _gan(), progress=False)
+    assert (tmp_path / "models_elsewhere" / "models" / _gan().name / "model.pt").exists()

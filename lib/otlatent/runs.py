@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import __version__
-from .runtime import load_checkpoint, save_checkpoint
+from .runtime import check_seed, load_checkpoint, remove_stale_temps, save_checkpoint
 
 __all__ = [
     "TrainingDiverged",
@@ -69,6 +69,7 @@ class RunConfig:
     folder: ClassVar[str] = "models"
 
     def __post_init__(self):
+        check_seed(self.seed)
         for field in self.positive:
             if getattr(self, field) <= 0:
                 raise ValueError(f"{field} must be positive, got {getattr(self, field)}")
@@ -340,6 +341,8 @@ class Training:
         self.finite = tuple(history if finite is None else finite)
         self.extra = {k: [] for k in extra}
         self.start, self.seconds = 0, 0.0
+        for leftover in (ckpt_path, ckpt_path.with_name("model.pt")):  # from writes killed in earlier sessions
+            remove_stale_temps(leftover)
         state = resume_state(ckpt_path, config, device)
         if state is not None:
             for k, part in parts.items():

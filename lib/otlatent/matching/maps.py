@@ -49,7 +49,9 @@ def sum_law(prior, coeffs) -> SumLaw:
     """
     prior = get_prior(prior)
     c = check_coeffs(coeffs)
-    c = tuple(x for x in c if x != 0)
+    big = max(abs(x) for x in c)
+    # zero coefficients, and those too small to change the sum in float64 (|c| < 2**-60 max|c|, e.g. t = 5e-324)
+    c = tuple(x for x in c if abs(x) >= big * 2.0**-60)
     key = (prior, c)
     law = _CACHE.get(key)
     if law is None:
