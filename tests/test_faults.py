@@ -698,3 +698,11 @@ def test_kill_during_checkpoint_writes_leaves_a_loadable_checkpoint(tmp_path):
         assert (state["w"] == state["i"]).all(), "a complete checkpoint, old or new"
     remove_stale_temps(path)
     assert not list(tmp_path.glob(".checkpoint.pt.*.tmp"))
+
+
+def test_item1_folders_not_unpacked_by_make_data_need_no_marker(tmp_path):
+    root = tmp_path / "data"
+    _people(root / "lfw-py", ["Ann_Bee"], complete=False)  # torchvision's layout: no .complete expected
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(data.load("lfw", 32, root=root, cache=False)) == 2

@@ -135,7 +135,7 @@ def load(
     if name == "synthetic":
         return make_synthetic(10_000 if n is None else n, resolution, seed)
     path = require(name, root)
-    check_complete(name, path)
+    check_complete(name, path, root)
     crop = DEFAULT_CROP.get(name) if crop == -1 else crop
     key = f"{name}_{resolution}px_crop{crop}_n{n}_{split}_v{CACHE_VERSION}_{fingerprint(name, path)}.npz"
     cache_path = (root / "cache" if root_given else cache_root()) / key

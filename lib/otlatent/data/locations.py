@@ -62,7 +62,7 @@ def unpacking_marker(folder: Path) -> Path:
     return folder.parent / f".{folder.name}{UNPACKING_SUFFIX}"
 
 
-def check_complete(name: str, path: Path) -> None:
+def check_complete(name: str, path: Path, root: Path | None = None) -> None:
     """Refuse a folder that ``make data`` is unpacking or was interrupted unpacking; warn when a folder that
     ``make data`` unpacks has no ``.complete`` marker (unpacked by hand, or by an interrupted older version).
     """
@@ -75,7 +75,8 @@ def check_complete(name: str, path: Path) -> None:
         )
     from ..fetch import SOURCES
 
-    if any(s.dataset == name and s.extract and path.name == Path(s.dest).name for s in SOURCES):
+    root = Path(root) if root else data_root()
+    if any(s.dataset == name and s.extract and path == root / s.dest for s in SOURCES):
         if not (path / COMPLETE_MARKER).exists():
             import warnings
 
