@@ -157,6 +157,14 @@ def _conflict(path: Path, stored: dict, config: RunConfig, what: str) -> RunFold
     )
 
 
+def _same_config(stored: dict, config: RunConfig) -> bool:
+    """Whether a stored config (fields missing there take their defaults, as on resume) equals ``config``."""
+    try:
+        return type(config)(**stored) == config
+    except (TypeError, ValueError):
+        return False
+
+
 def _stored_config(path: Path, device: str) -> dict:
     return load_checkpoint(path, device)["config"]
 
@@ -194,7 +202,7 @@ def finished_run(config: RunConfig, images_u8, run_dir: Path | None, load, devic
             stored = _stored_config(ckpt_path, device)
         except Exception:  # unreadable: resume_state sets it aside
             stored = None
-        if stored is not None and stored != dataclasses.asdict(config):
+        if stored is not None and not _same_config(stored, config):
             raise _conflict(ckpt_path, stored, config, "training checkpoint")
     return model_path, ckpt_path, None
 
