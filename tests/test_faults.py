@@ -2,6 +2,7 @@
 unpacks). Each test names the item of the hostile-test issue it guards; each failed before its fix.
 """
 
+import errno
 import gzip
 import io
 import os
@@ -538,10 +539,18 @@ def test_item9_failed_checkpoint_write_names_the_file_and_keeps_the_old_one(tmp_
         raise RuntimeError("[enforce fail at inline_container.cc:603] . unexpected pos 128 vs 0")
 
     monkeypatch.setattr(torch, "save", full_disk)
-    with pytest.raises(OSError, match=rf"writing {path} failed .*unexpected pos.*intact.*free.*disk is full"):
+    with pytest.raises(RuntimeError, match=rf"writing {path} failed .*unexpected pos.*intact.*free.*disk is full"):
         save_checkpoint({"iteration": 2}, path)
     assert path.read_bytes() == before
     assert not list(path.parent.glob(".checkpoint.pt.*.tmp"))
+
+    def no_space(obj, f):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", no_space)
+    with pytest.raises(OSError, match=rf"writing {path} failed .*No space left.*intact") as info:
+        save_checkpoint({"iteration": 2}, path)
+    assert info.value.errno == errno.ENOSPC and path.read_bytes() == before
 
 
 # ------------------------------------------------------------------ 12. a checkout path with a space

@@ -16,6 +16,7 @@ __all__ = [
     "check_seed",
     "pick_device",
     "atomic_write",
+    "WriteFailed",
     "remove_stale_temps",
     "save_checkpoint",
     "load_checkpoint",
@@ -95,13 +96,21 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp's 0600 would keep a shared data root private
         try:
             write(tmp_path)
-        except Exception as exc:
-            raise OSError(_write_failed(path, exc)) from exc
+        except OSError as exc:  # e.g. ENOSPC: same errno, a message naming the file and the fix
+            raise OSError(exc.errno, _write_failed(path, exc)) from exc
+        except RuntimeError as exc:  # torch.save on a full disk: "unexpected pos 128 vs 0"
+            raise WriteFailed(_write_failed(path, exc)) from exc
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
     return path
+
+
+class WriteFailed(RuntimeError):
+    """An :func:`atomic_write` whose writer failed; the message names the file, says the old one is intact and what
+    to do.
+    """
 
 
 def _umask() -> int:
