@@ -448,6 +448,17 @@ def test_item6_explicit_folder_keeps_the_old_model_aside(gan_images, tmp_path):
     assert aside.read_bytes() == before
 
 
+def test_item6_explicit_folder_keeps_the_old_checkpoint_aside(gan_images, tmp_path):
+    from otlatent.dcgan import train_dcgan
+
+    train_dcgan(gan_images, _gan(iterations=4), tmp_path, progress=False, stop_after=1)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.warns(UserWarning, match="checkpoint of another configuration.*seed: 3 \\(stored\\) vs 5"):
+        train_dcgan(gan_images, _gan(iterations=4, seed=5), tmp_path, progress=False, stop_after=1)
+    (aside,) = tmp_path.glob("checkpoint.pt.*.bad")
+    assert aside.read_bytes() == before
+
+
 # ------------------------------------------------------------------ 8. corrupt checkpoint.pt / model.pt
 @pytest.mark.parametrize("damage", ["empty", "truncated", "garbage"])
 @pytest.mark.parametrize("which", ["model.pt", "checkpoint.pt"])

@@ -173,10 +173,10 @@ def finished_run(config: RunConfig, images_u8, run_dir: Path | None, load, devic
     """Check ``images_u8`` against ``config`` and return ``(model_path, ckpt_path, run)``: ``run`` is the finished
     run in ``model_path`` (reloaded by ``load(path, device)``) when its config equals ``config``, else ``None``.
 
-    A finished model of another config is never overwritten: in the default folder (``run_dir`` None, named by
-    ``config.name``) it raises :class:`RunFolderConflict` naming the differences and the fix; in a folder the caller
-    chose it is set aside (``model.pt.<time>.bad``) with a warning. An unreadable ``model.pt`` (truncated, empty,
-    garbage) is set aside with a warning and the run is trained again.
+    A finished model or checkpoint of another config is never overwritten: in the default folder (``run_dir`` None,
+    named by ``config.name``) it raises :class:`RunFolderConflict` naming the differences and the fix; in a folder
+    the caller chose it is set aside (``model.pt.<time>.bad``, ``checkpoint.pt.<time>.bad``) with a warning.
+    An unreadable ``model.pt`` (truncated, empty, garbage) is set aside with a warning and the run is trained again.
     """
     default = run_dir is None
     model_path, ckpt_path = run_paths(config, run_dir)
@@ -197,13 +197,19 @@ def finished_run(config: RunConfig, images_u8, run_dir: Path | None, load, devic
             f"finished model of another configuration ({config_differences(stored, config)})",
             "training this one",
         )
-    if default and ckpt_path.exists():
+    if ckpt_path.exists():
         try:
             stored = _stored_config(ckpt_path, device)
         except Exception:  # unreadable: resume_state sets it aside
             stored = None
         if stored is not None and not _same_config(stored, config):
-            raise _conflict(ckpt_path, stored, config, "training checkpoint")
+            if default:
+                raise _conflict(ckpt_path, stored, config, "training checkpoint")
+            set_aside(
+                ckpt_path,
+                f"training checkpoint of another configuration ({config_differences(stored, config)})",
+                "starting this one",
+            )
     return model_path, ckpt_path, None
 
 
