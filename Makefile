@@ -31,18 +31,18 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 reproduce: setup
-	OTLATENT_FIGURES=$(abspath $(FIGURES)) $(PY) -m otlatent.notebooks reproduce --preset $(PRESET) $(if $(NB),--only $(NB))
+	OTLATENT_FIGURES="$(abspath $(FIGURES))" $(PY) -m otlatent.notebooks reproduce --preset $(PRESET) $(if $(NB),--only $(NB))
 
 test: test-lib test-notebooks
 
 # Library tests in one worker process per core, one torch thread each (conftest.py pins the threads), so that a
 # loaded machine is never oversubscribed.
 test-lib: setup
-	MPLBACKEND=Agg OTLATENT_FIGURES=$(abspath build/ci/figures) $(PY) -m pytest -n auto tests
+	MPLBACKEND=Agg OTLATENT_FIGURES="$(abspath build/ci/figures)" $(PY) -m pytest -n auto tests
 
 test-notebooks: setup
-	OTLATENT_FIGURES=$(abspath build/ci/figures) $(PY) -m otlatent.notebooks prepare --preset smoke --out build/ci $(if $(NB),--only $(NB))
-	OTLATENT_FIGURES=$(abspath build/ci/figures) $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 build/ci
+	OTLATENT_FIGURES="$(abspath build/ci/figures)" $(PY) -m otlatent.notebooks prepare --preset smoke --out build/ci $(if $(NB),--only $(NB))
+	OTLATENT_FIGURES="$(abspath build/ci/figures)" $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 build/ci
 
 lint: setup
 	$(VENV)/bin/ruff check .

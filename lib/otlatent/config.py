@@ -27,6 +27,8 @@ __all__ = [
     "check_dataset",
     "project_root",
     "data_root",
+    "cache_root",
+    "models_root",
     "figures_root",
     "build_root",
 ]
@@ -192,6 +194,20 @@ def _env_path(var: str, default: Path) -> Path:
 def data_root() -> Path:
     """Datasets, caches and checkpoints: ``$OTLATENT_DATA``, default ``<project>/data`` (ignored by git)."""
     return _env_path("OTLATENT_DATA", project_root() / "data")
+
+
+def cache_root() -> Path:
+    """Decoded-dataset caches: ``$OTLATENT_CACHE``, default ``<data root>/cache`` (set it when the data root is
+    read-only).
+    """
+    return _env_path("OTLATENT_CACHE", data_root() / "cache")
+
+
+def models_root() -> Path:
+    """Run folders (checkpoints, trained models): ``$OTLATENT_MODELS``, default the data root (set it when the data
+    root is read-only); a run lives in ``<models root>/<config.folder>/<config.name>/``.
+    """
+    return _env_path("OTLATENT_MODELS", data_root())
 
 
 def figures_root() -> Path:

@@ -139,9 +139,15 @@ def _place(path: Path, source: Source, root: Path) -> str:
         marker = target / ".complete"
         if marker.exists():
             return f"{source.dataset}: {target} already unpacked"
+        from .data.locations import unpacking_marker
+
+        unpacking = unpacking_marker(target)  # present until the unpack is complete: loaders refuse the folder
+        unpacking.parent.mkdir(parents=True, exist_ok=True)
+        unpacking.write_text(f"unpacking {path}\n")
         with tarfile.open(path) as tar:
             tar.extractall(root, filter="data")
         marker.write_text(source.filename + "\n")
+        unpacking.unlink()
         return f"{source.dataset}: unpacked {path.name} -> {target}"
     if target.exists() and target.stat().st_size == path.stat().st_size:
         return f"{source.dataset}: {target} already present"

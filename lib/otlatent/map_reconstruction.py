@@ -6,6 +6,9 @@ latents that best explain the intact pixels under the decoder and the prior N(0,
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 import torch
 from torch import nn
@@ -60,8 +63,14 @@ def map_latents(
         if torch.as_tensor(sigma).ndim == 0
         else torch.as_tensor(sigma, dtype=torch.float32)
     )
-    if (sig <= 0).any():
-        raise ValueError("sigma must be positive")
+    if not bool((sig > 0).all() & torch.isfinite(sig).all()):
+        raise ValueError(f"sigma must be positive and finite (the likelihood scale), got {sigma!r}")
+    if not bool(torch.isfinite(z0).all()):
+        raise ValueError("z0 (the starting latents) must be finite; got NaN or inf")
+    if isinstance(steps, bool) or int(steps) != steps or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    if not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive finite step size, got {lr!r}")
     m = torch.ones(1, 1, 1, 1) if mask is None else torch.as_tensor(mask).float()
     if m.shape[0] not in (1, len(y)):
         raise ValueError(f"mask has {m.shape[0]} images, expected {len(y)}")

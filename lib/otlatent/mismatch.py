@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .backend import is_torch
-from .matching.laws import GaussianSumLaw, NumericalSumLaw, ScaleLaw, SumLaw
+from .matching.laws import CauchySumLaw, GaussianSumLaw, NumericalSumLaw, ScaleLaw, SumLaw
 from .matching.uniform import UniformSumLaw
 from .priors import Gaussian, Prior, Uniform, get_prior
 
@@ -31,6 +31,9 @@ def _law_range(law: SumLaw) -> tuple[float, float]:
     lo, hi = prior.support
     if isinstance(law, GaussianSumLaw):
         return -9.0 * law.scale, 9.0 * law.scale
+    if isinstance(law, CauchySumLaw):
+        q = float(prior._isf(np.array(1e-15))) - law.loc
+        return law.shift - law.scale * q, law.shift + law.scale * q
     # ScaleLaw: the prior's quantiles, scaled
     qlo = lo if math.isfinite(lo) else float(prior._ppf(np.array(1e-15)))
     qhi = hi if math.isfinite(hi) else float(prior._isf(np.array(1e-15)))
@@ -54,9 +57,14 @@ def kl_exact(law: SumLaw, d: int = 1, reverse: bool = False, bins: int = 400_000
     KL = sum_k p_k log(p_k / q_k) over the cells' exact probabilities from the two
     CDFs. This binned value converges to the true KL from below as the cells
     shrink (O(h^2) for smooth densities). Returns ``inf`` when the first law puts mass
-    where the second has none (e.g. a uniform vicinity sample outside [-1, 1]).
+    where the second has none (e.g. a uniform vicinity sample outside [-1, 1]). For a Cauchy prior the closed form
+    KL = log(((s_Y + s_Z)^2 + (m_Y - m_Z)^2) / (4 s_Y s_Z)) (symmetric) is used.
     """
     prior = law.prior
+    if isinstance(law, CauchySumLaw):
+        s_z = float(prior._ppf(np.array(0.75))) - law.loc
+        s_y, m_y = s_z * law.scale, law.shift
+        return float(d * math.log(((s_y + s_z) ** 2 + (m_y - law.loc) ** 2) / (4 * s_y * s_z)))
     a, b = _law_range(law)
     zlo, zhi = prior.support
     lo = min(a, zlo if math.isfinite(zlo) else float(prior._ppf(np.array(1e-15))))
@@ -89,7 +97,7 @@ def _support(law_or_prior) -> tuple[float, float]:
         return law_or_prior.support
     if isinstance(law_or_prior, NumericalSumLaw):
         return law_or_prior.support
-    if isinstance(law_or_prior, GaussianSumLaw):
+    if isinstance(law_or_prior, (GaussianSumLaw, CauchySumLaw)):
         return (-math.inf, math.inf)
     if isinstance(law_or_prior, ScaleLaw):
         lo, hi = law_or_prior.prior.support
@@ -132,6 +140,14 @@ def kl_estimate(samples, prior, d: int = 1, edges=None, bins: int = 1000) -> tup
     prior = get_prior(prior)
     x = np.asarray(samples.detach().cpu() if is_torch(samples) else samples, dtype=np.float64).ravel()
     n = x.size
+    if n == 0:
+        raise ValueError("kl_estimate needs at least one sample, got none")
+    bad = int(n - np.count_nonzero(np.isfinite(x)))
+    if bad:
+        raise ValueError(
+            f"kl_estimate: {bad} of the {n} samples are NaN or infinite (a diverged map or operation?); they are "
+            "no samples of a law on the real line. Fix their source, or drop them explicitly: x[np.isfinite(x)]"
+        )
     edges = kl_cells(prior, bins=bins) if edges is None else np.asarray(edges, float)
     p = _masses(prior.cdf, prior.sf, edges, prior.median)
     counts = np.bincount(np.clip(np.searchsorted(edges, x, side="right") - 1, 0, p.size - 1), minlength=p.size)

@@ -127,10 +127,19 @@ class Prior:
         n, d = _check_size(n, d)
         if device is None:
             dtype = np.dtype(dtype or np.float64)
+            if not np.issubdtype(dtype, np.floating):
+                raise ValueError(f"dtype must be a floating-point type (latents are real), got {dtype}")
             return self._sample_numpy(n, d, _generator(seed), dtype)
         import torch
 
         dtype = dtype or torch.float32
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise ValueError(f"dtype must be a floating-point torch dtype (latents are real), got {dtype}")
+        kind = str(device).split(":")[0]
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} is not available here (no CUDA); use device='cpu'")
+        if kind == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"device {device!r} is not available here (no MPS); use device='cpu'")
         if isinstance(seed, np.random.Generator):
             seed = int(seed.integers(2**62))
         gen = torch.Generator(device=device)
@@ -300,7 +309,8 @@ class Iid(Prior):
     >>> prior = Iid(scipy.stats.laplace(scale=1 / 2**0.5))   # unit variance Laplace
 
     The matched operations use a numerical CDF of weighted sums for these priors
-    (see :mod:`otlatent.matching.laws`).
+    (see :mod:`otlatent.matching.laws`), a closed form for Cauchy priors; priors with tails so heavy that the
+    numerical law cannot resolve them (Student t with df below about 2.5) are refused there with a ``ValueError``.
     """
 
     def __init__(self, dist: Any, name: str | None = None):

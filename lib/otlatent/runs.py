@@ -25,10 +25,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import __version__
-from .runtime import load_checkpoint, save_checkpoint
+from .runtime import check_seed, load_checkpoint, remove_stale_temps, save_checkpoint
 
 __all__ = [
     "TrainingDiverged",
+    "RunFolderConflict",
+    "config_differences",
     "RunConfig",
     "ModelConfig",
     "run_paths",
@@ -67,6 +69,7 @@ class RunConfig:
     folder: ClassVar[str] = "models"
 
     def __post_init__(self):
+        check_seed(self.seed)
         for field in self.positive:
             if getattr(self, field) <= 0:
                 raise ValueError(f"{field} must be positive, got {getattr(self, field)}")
@@ -79,10 +82,12 @@ class RunConfig:
         raise NotImplementedError
 
     def run_dir(self, root: Path | None = None) -> Path:
-        """Where the run keeps its checkpoint and final model: ``<data root>/<folder>/<name>/``."""
-        from .config import data_root
+        """Where the run keeps its checkpoint and final model: ``<models root>/<folder>/<name>/`` (the models root
+        is ``$OTLATENT_MODELS``, default the data root: :func:`otlatent.config.models_root`).
+        """
+        from .config import models_root
 
-        return (Path(root) if root else data_root()) / self.folder / self.name
+        return (Path(root) if root else models_root()) / self.folder / self.name
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -119,25 +124,109 @@ def check_images(shape, config) -> None:
         )
 
 
+class RunFolderConflict(FileExistsError):
+    """A run folder holds the model or checkpoint of another config with the same run name."""
+
+
+def config_differences(stored: dict, config: RunConfig) -> str:
+    """``field: stored -> asked`` for every field where a stored config (a dict) differs from ``config``."""
+    asked = dataclasses.asdict(config)
+    keys = sorted(set(stored) | set(asked))
+    return ", ".join(
+        f"{k}: {stored.get(k, '<absent>')!r} (stored) vs {asked.get(k, '<absent>')!r} (asked)"
+        for k in keys
+        if stored.get(k, "<absent>") != asked.get(k, "<absent>")
+    )
+
+
+def set_aside(path: Path, why: str, then: str) -> Path:
+    """Rename an unreadable or superseded run file to ``<name>.<UTC time>.bad`` and warn, naming both paths."""
+    import warnings
+
+    aside = path.with_name(f"{path.name}.{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}.bad")
+    path.replace(aside)
+    warnings.warn(f"{path}: {why}; moved it to {aside} and {then}", stacklevel=3)
+    return aside
+
+
+def _conflict(path: Path, stored: dict, config: RunConfig, what: str) -> RunFolderConflict:
+    return RunFolderConflict(
+        f"{path} holds the {what} of another configuration under the same run name {config.name!r} "
+        f"({config_differences(stored, config)}); it is not overwritten. Delete {path.parent} to train this "
+        "configuration there, or give this run another seed or preset (the run name) to keep both"
+    )
+
+
+def _same_config(stored: dict, config: RunConfig) -> bool:
+    """Whether a stored config (fields missing there take their defaults, as on resume) equals ``config``."""
+    try:
+        return type(config)(**stored) == config
+    except (TypeError, ValueError):
+        return False
+
+
+def _stored_config(path: Path, device: str) -> dict:
+    return load_checkpoint(path, device)["config"]
+
+
 def finished_run(config: RunConfig, images_u8, run_dir: Path | None, load, device: str):
     """Check ``images_u8`` against ``config`` and return ``(model_path, ckpt_path, run)``: ``run`` is the finished
     run in ``model_path`` (reloaded by ``load(path, device)``) when its config equals ``config``, else ``None``.
+
+    A finished model or checkpoint of another config is never overwritten: in the default folder (``run_dir`` None,
+    named by ``config.name``) it raises :class:`RunFolderConflict` naming the differences and the fix; in a folder
+    the caller chose it is set aside (``model.pt.<time>.bad``, ``checkpoint.pt.<time>.bad``) with a warning.
+    An unreadable ``model.pt`` (truncated, empty, garbage) is set aside with a warning and the run is trained again.
     """
+    default = run_dir is None
     model_path, ckpt_path = run_paths(config, run_dir)
     check_images(images_u8.shape, config)
     if model_path.exists():
-        run = load(model_path, device)
+        try:
+            run = load(model_path, device)
+        except Exception as exc:  # torch's PytorchStreamReader, EOF, unpickling or a config that does not build
+            set_aside(model_path, f"unreadable finished model ({type(exc).__name__}: {exc})", "training it again")
+            return model_path, ckpt_path, None
         if run.config == config:
             return model_path, ckpt_path, run
+        stored = dataclasses.asdict(run.config)
+        if default:
+            raise _conflict(model_path, stored, config, "finished model")
+        set_aside(
+            model_path,
+            f"finished model of another configuration ({config_differences(stored, config)})",
+            "training this one",
+        )
+    if ckpt_path.exists():
+        try:
+            stored = _stored_config(ckpt_path, device)
+        except Exception:  # unreadable: resume_state sets it aside
+            stored = None
+        if stored is not None and not _same_config(stored, config):
+            if default:
+                raise _conflict(ckpt_path, stored, config, "training checkpoint")
+            set_aside(
+                ckpt_path,
+                f"training checkpoint of another configuration ({config_differences(stored, config)})",
+                "starting this one",
+            )
     return model_path, ckpt_path, None
 
 
 def resume_state(ckpt_path: Path, config: RunConfig, device: str) -> dict | None:
-    """The training state at ``ckpt_path`` if it belongs to ``config`` (same class, equal fields), else ``None``."""
+    """The training state at ``ckpt_path`` if it belongs to ``config`` (same class, equal fields), else ``None``.
+
+    An unreadable checkpoint (truncated, empty, garbage) is set aside with a warning, and training starts over.
+    """
     if not ckpt_path.exists():
         return None
-    state = load_checkpoint(ckpt_path, device)
-    return state if type(config)(**state["config"]) == config else None
+    try:
+        state = load_checkpoint(ckpt_path, device)
+        same = type(config)(**state["config"]) == config
+    except Exception as exc:  # PytorchStreamReader, EOFError, UnpicklingError, a config that does not build
+        set_aside(ckpt_path, f"unreadable checkpoint ({type(exc).__name__}: {exc})", "starting the run over")
+        return None
+    return state if same else None
 
 
 def check_finite(config: RunConfig, iteration: int, ckpt_path: Path, **terms: float) -> None:
@@ -266,6 +355,8 @@ class Training:
         self.finite = tuple(history if finite is None else finite)
         self.extra = {k: [] for k in extra}
         self.start, self.seconds = 0, 0.0
+        for leftover in (ckpt_path, ckpt_path.with_name("model.pt")):  # from writes killed in earlier sessions
+            remove_stale_temps(leftover)
         state = resume_state(ckpt_path, config, device)
         if state is not None:
             for k, part in parts.items():

@@ -11,7 +11,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["seed_everything", "pick_device", "atomic_write", "save_checkpoint", "load_checkpoint", "torch_threads"]
+__all__ = [
+    "seed_everything",
+    "check_seed",
+    "pick_device",
+    "atomic_write",
+    "WriteFailed",
+    "remove_stale_temps",
+    "save_checkpoint",
+    "load_checkpoint",
+    "torch_threads",
+]
 
 
 def seed_everything(seed: int) -> np.random.Generator:
@@ -20,8 +30,7 @@ def seed_everything(seed: int) -> np.random.Generator:
     Library functions take explicit seeds or generators; this call covers the
     code that uses the global state (torch's default generator, cuDNN choices).
     """
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_seed(seed)
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 - the legacy global generator is what this call seeds
@@ -34,6 +43,13 @@ def seed_everything(seed: int) -> np.random.Generator:
         if torch.cuda.is_available():
             torch.cuda.manual_seed_all(seed)
     return np.random.default_rng(seed)
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """Validate a seed: an integer in [0, 2**64) (torch's generators take no more); return it as an int."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        raise ValueError(f"{name} must be an integer in [0, 2**64), got {seed!r}")
+    return int(seed)
 
 
 def pick_device(preference: str | None = None) -> str:
@@ -65,17 +81,71 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     one, never a half-written file, even if the process is killed mid-write.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OSError(
+            f"cannot write {path}: {path.parent} is not a writable folder ({type(exc).__name__}: {exc}). With a "
+            "read-only data root, set OTLATENT_MODELS (run folders) and OTLATENT_CACHE (dataset caches) to "
+            "writable folders"
+        ) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        write(tmp_path)
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp's 0600 would keep a shared data root private
+        try:
+            write(tmp_path)
+        except OSError as exc:  # e.g. ENOSPC: same errno, a message naming the file and the fix
+            raise OSError(exc.errno, _write_failed(path, exc)) from exc
+        except RuntimeError as exc:  # torch.save on a full disk: "unexpected pos 128 vs 0"
+            raise WriteFailed(_write_failed(path, exc)) from exc
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
     return path
+
+
+class WriteFailed(RuntimeError):
+    """An :func:`atomic_write` whose writer failed; the message names the file, says the old one is intact and what
+    to do.
+    """
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _write_failed(path: Path, exc: Exception) -> str:
+    import shutil
+
+    try:
+        free = f"{shutil.disk_usage(path.parent).free / 2**20:,.0f} MiB free"
+    except OSError:
+        free = "free space unknown"
+    return (
+        f"writing {path} failed ({type(exc).__name__}: {exc}); the previous {path.name}, if any, is intact. "
+        f"{path.parent} has {free}: if the disk is full, free space (or set OTLATENT_DATA / OTLATENT_MODELS / "
+        "OTLATENT_CACHE to another disk) and rerun"
+    )
+
+
+def remove_stale_temps(path: str | os.PathLike) -> int:
+    """Delete the temporary files that killed :func:`atomic_write` calls of ``path`` left
+    (``.<name>.*.tmp`` beside it); return how many. Call it when a run (re)starts.
+    """
+    path = Path(path)
+    count = 0
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            tmp.unlink()
+            count += 1
+        except FileNotFoundError:
+            pass
+    return count
 
 
 def save_checkpoint(obj: Any, path: str | os.PathLike) -> Path:

@@ -62,10 +62,12 @@ def vae_images_for(study):
     cut = len(images) - min(preset.vae_test, len(images) // 5)
     labels = images.labels
     if study.dataset == "lfw":
-        people = data.lfw_identities()
-        if people is None or len(people) < len(images):
-            raise ValueError("LFW's file list does not match the loaded images; delete the LFW cache and reload")
-        people = people[: len(images)]
+        people = images.identities  # the persons of the loaded (cached) images, not of today's file list
+        if people is None or len(people) != len(images):
+            raise ValueError(
+                "the LFW images were loaded without the person of every image; delete the LFW cache "
+                f"(under {data.cache_root()}) and reload"
+            )
         start = cut
         while start < len(images) and people[start] == people[cut - 1]:
             start += 1  # the boundary person has training images: not held out
@@ -74,8 +76,8 @@ def vae_images_for(study):
         labels = pd.factorize(people)[0].astype(np.int64)
         labels -= labels[start]
         return (
-            data.ImageSet(images.name, images.images_u8[:cut], None, images.source),
-            data.ImageSet(images.name, images.images_u8[start:], labels[start:], images.source),
+            data.ImageSet(images.name, images.images_u8[:cut], None, images.source, people[:cut]),
+            data.ImageSet(images.name, images.images_u8[start:], labels[start:], images.source, people[start:]),
         )
 
     def part(sl):

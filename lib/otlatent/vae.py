@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -204,8 +205,11 @@ class VAEConfig(ModelConfig):
     def __post_init__(self):
         side_sizes(self.resolution)
         super().__post_init__()
-        if not self.sigma > 0:
-            raise ValueError(f"sigma must be positive, got {self.sigma}")
+        real = isinstance(self.sigma, numbers.Real) and not isinstance(self.sigma, bool)
+        if not (real and 0 < self.sigma < math.inf):
+            raise ValueError(f"sigma must be a positive finite number, got {self.sigma!r}")
+        if not isinstance(self.learn_sigma, (bool, np.bool_)):
+            raise ValueError(f"learn_sigma must be True or False, got {self.learn_sigma!r}")
 
     @property
     def name(self) -> str:

@@ -32,17 +32,31 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import check_dataset, data_root
+import numbers
+import warnings
+
+from ..config import cache_root, check_dataset, data_root  # noqa: F401 - cache_root is re-exported
 from ..runtime import atomic_write
 from .formats import decode_dataset, lfw_identities, read_idx
 from .images import ImageSet, to_float, to_uint8, to_unit
-from .locations import LAYOUT, DatasetNotFoundError, available, candidates, locate, require
+from .locations import (
+    LAYOUT,
+    DatasetNotFoundError,
+    IncompleteDatasetError,
+    available,
+    candidates,
+    check_complete,
+    fingerprint,
+    locate,
+    require,
+)
 from .synthetic import SYNTHETIC_CLASSES, make_synthetic
 
 __all__ = [
     "LAYOUT",
     "ImageSet",
     "DatasetNotFoundError",
+    "IncompleteDatasetError",
     "candidates",
     "locate",
     "available",
@@ -57,7 +71,8 @@ __all__ = [
 ]
 
 #: Bump when decoding or preprocessing changes, so that old caches are not reused.
-CACHE_VERSION = 1
+#: 2: the key holds a fingerprint of the source files; LFW caches hold the person of every image.
+CACHE_VERSION = 2
 
 DEFAULT_CROP = {"lfw": 150, "celeba": 108, "lsun": None}
 
@@ -94,38 +109,91 @@ def load(
     split : {"train", "valid", "test"}, optional
         CelebA's official partition, when ``list_eval_partition.txt`` is present.
     cache : bool
-        Read/write ``<root>/cache/<name>_<resolution>_....npz``.
+        Read/write ``<cache root>/<name>_<resolution>px_..._<fingerprint>.npz`` (``<root>/cache`` with ``root``,
+        else :func:`otlatent.config.cache_root`: ``$OTLATENT_CACHE`` or ``<data root>/cache``). The key holds a
+        fingerprint of the source files, so a cache is rebuilt when they change.
 
     Raises
     ------
     DatasetNotFoundError
         When the files are missing: the message names the expected paths and how to get them.
     ValueError
-        For an unknown name, or when no image can be decoded.
+        For an unknown name, an invalid ``n``, ``resolution`` or ``crop``, or when no image can be decoded.
+    IncompleteDatasetError
+        When ``make data`` is unpacking the dataset's folder, or was interrupted doing so.
     """
     check_dataset(name)
     if split not in (None, "train", "valid", "test"):
         raise ValueError(f"split must be 'train', 'valid', 'test' or None, got {split!r}")
+    _check_count("resolution", resolution, "the image side in pixels, e.g. resolution=32")
+    if n is not None:
+        _check_count("n", n, "the number of images, or n=None for all of them")
+    if crop is not None and crop != -1:
+        _check_count("crop", crop, "the centre-crop side in source pixels, crop=None (shorter side) or -1 (default)")
+    root_given = root is not None and str(root) != ""
     root = Path(root) if root else data_root()
     if name == "synthetic":
         return make_synthetic(10_000 if n is None else n, resolution, seed)
     path = require(name, root)
+    check_complete(name, path, root)
     crop = DEFAULT_CROP.get(name) if crop == -1 else crop
-    key = f"{name}_{resolution}px_crop{crop}_n{n}_{split}_v{CACHE_VERSION}.npz"
-    cache_path = root / "cache" / key
+    key = f"{name}_{resolution}px_crop{crop}_n{n}_{split}_v{CACHE_VERSION}_{fingerprint(name, path)}.npz"
+    cache_path = (root / "cache" if root_given else cache_root()) / key
     if cache and cache_path.is_file():
-        with np.load(cache_path, allow_pickle=False) as z:
-            labels = z["labels"] if "labels" in z.files else None
-            return ImageSet(name, z["images"], labels, str(z["source"]))
-    images, labels, source = decode_dataset(name, path, resolution, n, crop, split)
+        cached = _read_cache(name, cache_path)
+        if cached is not None:
+            return cached
+    identities: list = []
+    images, labels, source = decode_dataset(name, path, resolution, n, crop, split, identities)
+    people = np.array(identities) if name == "lfw" else None
     if cache:
         arrays = {"images": images, "source": np.array(source)}
         if labels is not None:
             arrays["labels"] = labels
+        if people is not None:
+            arrays["identities"] = people
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)
 
-        atomic_write(cache_path, write)
-    return ImageSet(name, images, labels, source)
+        try:
+            atomic_write(cache_path, write)
+        except OSError as exc:
+            warnings.warn(
+                f"could not write the cache {cache_path} ({exc}); the images are decoded again next time. "
+                "Set OTLATENT_CACHE to a writable folder (e.g. when the data root is read-only)",
+                stacklevel=2,
+            )
+    return ImageSet(name, images, labels, source, people)
+
+
+def _check_count(param: str, value, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{param} must be a positive integer ({what}), got {value!r}")
+
+
+def _read_cache(name: str, cache_path: Path) -> ImageSet | None:
+    """The cached image set, or ``None`` (after setting an unreadable cache file aside, with a warning)."""
+    try:
+        with np.load(cache_path, allow_pickle=False) as z:
+            labels = z["labels"] if "labels" in z.files else None
+            people = z["identities"] if "identities" in z.files else None
+            images = z["images"]
+            source = str(z["source"])
+        if name == "lfw" and (people is None or len(people) != len(images)):
+            raise ValueError("no person of every image")
+        return ImageSet(name, images, labels, source, people)
+    except Exception as exc:  # truncated, empty or garbage: zipfile, EOF, pickle, key and value errors
+        aside = cache_path.with_name(cache_path.name + ".corrupt")
+        try:
+            cache_path.replace(aside)
+            moved = f"moved it to {aside} and"
+        except OSError:
+            moved = "could not move it aside (delete it);"
+        warnings.warn(
+            f"unreadable dataset cache {cache_path} ({type(exc).__name__}: {exc}); {moved} rebuilding it from the "
+            "source files",
+            stacklevel=3,
+        )
+        return None

@@ -7,12 +7,13 @@ import gzip
 import io
 import tarfile
 import warnings
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .locations import locate, mnist_images
+from .locations import lfw_files, locate, mnist_images
 
 __all__ = ["read_idx", "lfw_identities", "decode_all", "decode_dataset"]
 
@@ -25,8 +26,13 @@ def read_idx(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise ValueError(
+            f"{path}: truncated or corrupt gzip file ({type(exc).__name__}: {exc}); delete it and rerun `make data`"
+        ) from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ValueError(f"{path}: not a uint8 IDX file (bad magic number {raw[:4].hex()})")
     ndim = raw[3]
@@ -56,13 +62,16 @@ def decode_all(
     mode: str,
     name: str,
     limit: int | None,
+    kept: list | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Decode (label, read-bytes) items with PIL; skip unreadable ones. Returns (N,C,H,W) uint8 and #skipped."""
+    """Decode (label, read-bytes) items with PIL; skip unreadable ones. Returns (N,C,H,W) uint8 and #skipped;
+    the labels of the decoded items are appended to ``kept`` when given.
+    """
     from PIL import Image, UnidentifiedImageError
     from tqdm import tqdm
 
     images, skipped = [], 0
-    for _label, read in tqdm(items, desc=f"decoding {name}", unit="img", leave=False, total=limit):
+    for label, read in tqdm(items, desc=f"decoding {name}", unit="img", leave=False, total=limit):
         try:
             with Image.open(io.BytesIO(read())) as img:
                 img = _square_resize(img.convert(mode), resolution, crop)
@@ -71,6 +80,8 @@ def decode_all(
             skipped += 1
             continue
         images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
+        if kept is not None:
+            kept.append(label)
         if limit is not None and len(images) >= limit:
             break
     if skipped:
@@ -91,26 +102,47 @@ def _lfw_members(tar) -> list:
 
 def _lfw_items(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
     if path.is_dir():
-        yield from _files(sorted(path.glob("*/*.jpg")))
+        yield from _files(lfw_files(path))
         return
-    with tarfile.open(path) as tar:
-        for m in _lfw_members(tar):
-            data = tar.extractfile(m).read()
-            yield m.name, (lambda d=data: d)
+    try:
+        with tarfile.open(path) as tar:
+            for m in _lfw_members(tar):
+                data = tar.extractfile(m).read()
+                yield m.name, (lambda d=data: d)
+    except (EOFError, tarfile.TarError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ValueError(_bad_archive(path, exc)) from exc
+
+
+def _bad_archive(path: Path, exc: Exception) -> str:
+    return (
+        f"{path}: truncated or corrupt archive ({type(exc).__name__}: {exc}); replace it with a complete copy of "
+        "lfw-deepfunneled.tgz (`make data ARCHIVES=<folder holding it>` checks its checksum)"
+    )
+
+
+def person_of(label: str) -> str:
+    """The person of an LFW image path ``.../<Name>/<Name>_NNNN.jpg``."""
+    return PurePosixPath(str(label).replace("\\", "/")).parent.name
 
 
 def lfw_identities(root: str | Path | None = None) -> np.ndarray | None:
-    """The person of every LFW image, in the order :func:`load` reads them (files sorted by path,
+    """The person of every LFW image file, in the order :func:`load` reads them (files sorted by path,
     ``<Name>/<Name>_NNNN.jpg``); ``None`` when LFW is not under the data root.
+
+    This is the *current* file list; the persons of the images that were actually loaded (and cached) are
+    ``ImageSet.identities`` of :func:`otlatent.data.load` -- use those to split by person.
     """
     path = locate("lfw", Path(root) if root else None)
     if path is None:
         return None
     if path.is_dir():
-        names = [p.parent.name for p in sorted(path.glob("*/*.jpg"))]
+        names = [p.parent.name for p in lfw_files(path)]
     else:
-        with tarfile.open(path) as tar:
-            names = [PurePosixPath(m.name).parent.name for m in _lfw_members(tar)]
+        try:
+            with tarfile.open(path) as tar:
+                names = [PurePosixPath(m.name).parent.name for m in _lfw_members(tar)]
+        except (EOFError, tarfile.TarError, zlib.error, gzip.BadGzipFile) as exc:
+            raise ValueError(_bad_archive(path, exc)) from exc
     return np.array(names)
 
 
@@ -165,7 +197,7 @@ def _load_lld(path: Path, resolution: int, limit: int | None) -> tuple[np.ndarra
         if "data" not in f:
             raise ValueError(f"{path}: no HDF5 dataset 'data' (keys: {list(f.keys())})")
         data = f["data"]
-        arr = np.asarray(data[: limit if limit is not None else len(data)], dtype=np.uint8)
+        arr = _icons_as_uint8(np.asarray(data[: limit if limit is not None else len(data)]), path)
     if arr.ndim != 4 or 3 not in (arr.shape[1], arr.shape[-1]):
         raise ValueError(f"{path}: expected (N, 3, 32, 32) or (N, 32, 32, 3) icons, got {arr.shape}")
     if arr.shape[1] != 3:
@@ -183,6 +215,25 @@ def _load_lld(path: Path, resolution: int, limit: int | None) -> tuple[np.ndarra
             .numpy()
         )
     return np.ascontiguousarray(arr), None, str(path)
+
+
+def _icons_as_uint8(arr: np.ndarray, path: Path) -> np.ndarray:
+    """uint8 icons as they are; floats in [0, 1] (x 255) or integers in [0, 255] converted exactly; else an error."""
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.size == 0:
+        return arr.astype(np.uint8)
+    lo, hi = arr.min(), arr.max()
+    if np.issubdtype(arr.dtype, np.floating):
+        if np.isfinite(lo) and np.isfinite(hi) and 0.0 <= lo and hi <= 1.0:
+            return np.round(arr.astype(np.float64) * 255.0).astype(np.uint8)
+    elif np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
+        if 0 <= lo and hi <= 255:
+            return arr.astype(np.uint8)
+    raise ValueError(
+        f"{path}: icons of dtype {arr.dtype} with values in [{lo}, {hi}] cannot be read as images; "
+        "store them as uint8 in [0, 255] (or floats in [0, 1], or integers in [0, 255])"
+    )
 
 
 def _celeba_files(path: Path, split: str | None) -> list[Path]:
@@ -203,8 +254,17 @@ def _celeba_files(path: Path, split: str | None) -> list[Path]:
 
 
 def decode_dataset(
-    name: str, path: Path, resolution: int, limit: int | None, crop: int | None, split: str | None
+    name: str,
+    path: Path,
+    resolution: int,
+    limit: int | None,
+    crop: int | None,
+    split: str | None,
+    identities: list | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """``(images, labels, source)`` of a dataset; for LFW the person of every decoded image is appended to
+    ``identities`` when given.
+    """
     if name == "mnist":
         return _load_mnist(path, resolution, limit)
     if name == "lld":
@@ -217,5 +277,8 @@ def decode_dataset(
         items = _lsun_items(path)
     else:  # pragma: no cover - guarded by check_dataset
         raise ValueError(name)
-    images, _ = decode_all(items, resolution, crop, "RGB", name, limit)
+    kept: list = []
+    images, _ = decode_all(items, resolution, crop, "RGB", name, limit, kept)
+    if name == "lfw" and identities is not None:  # the person of every decoded image, kept with the images
+        identities.extend(person_of(k) for k in kept)
     return images, None, str(path)

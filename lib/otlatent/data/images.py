@@ -55,12 +55,15 @@ class ImageSet:
         int64 class labels where the dataset has them.
     source : str
         Where the images came from (a path, or the synthetic generator's seed).
+    identities : numpy.ndarray or None
+        LFW: the person (folder name) of every image, decoded and cached with the images.
     """
 
     name: str
     images_u8: np.ndarray
     labels: np.ndarray | None
     source: str
+    identities: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.images_u8)

@@ -37,7 +37,24 @@ from ..backend import as_float, device_of, is_torch, torch_dtype, via_numpy64
 from ..priors import Prior
 from ..transport1d import monotone_map
 
-__all__ = ["SumLaw", "GaussianSumLaw", "ScaleLaw", "NumericalSumLaw", "check_coeffs", "map_chunks"]
+__all__ = [
+    "SumLaw",
+    "GaussianSumLaw",
+    "ScaleLaw",
+    "CauchySumLaw",
+    "NumericalSumLaw",
+    "check_coeffs",
+    "map_chunks",
+    "MAX_RELATIVE_STEP",
+]
+
+#: The coarsest lattice :class:`NumericalSumLaw` accepts: its step over the interquartile range of the sum.
+#: Heavy tails (Student t with df < ~5, Pareto(3), ...) stretch the lattice between the 1e-14 quantiles too far;
+#: the lattice is then spread between less extreme quantiles (:data:`HEAVY_TAIL_LEVELS`), and a prior whose tails
+#: are too heavy even then (t(1.5)) is refused (Cauchy priors have the closed form :class:`CauchySumLaw`).
+MAX_RELATIVE_STEP = 0.02
+#: The further (tail, trust) levels tried when the first lattice is too coarse for the prior's tails.
+HEAVY_TAIL_LEVELS = ((1e-10, 1e-7), (1e-8, 1e-6))
 
 #: Elements per chunk for CPU evaluation (keeps temporaries in cache).
 CPU_CHUNK = 1 << 15
@@ -152,34 +169,50 @@ class NumericalSumLaw(SumLaw):
         super().__init__(prior, coeffs)
         cs = [c for c in coeffs if c != 0]
         zlo, zhi = prior.support
-        qlo = zlo if math.isfinite(zlo) else float(prior._ppf(np.array(tail)))
-        qhi = zhi if math.isfinite(zhi) else float(prior._isf(np.array(tail)))
-        ranges = [sorted((c * qlo, c * qhi)) for c in cs]
-        span = sum(r[1] - r[0] for r in ranges)
-        h = span / points
-        masses = None
-        origin = 0.0
         median = prior.median
-        for c, (lo, hi) in zip(cs, ranges):
-            o = math.floor(lo / h) * h - h
-            k = np.arange(int(math.ceil((hi - o) / h)) + 2)
-            half = o + (k[:-1] + 0.5) * h  # boundaries between lattice points
-            z = half / c  # the same boundaries in units of the prior
-            lower = prior._cdf(z) if c > 0 else prior._sf(z)  # P(cZ <= half)
-            upper = prior._sf(z) if c > 0 else prior._cdf(z)  # P(cZ > half)
-            below = np.concatenate([[0.0], lower, [1.0]])
-            above = np.concatenate([[1.0], upper, [0.0]])
-            use_upper = np.concatenate([[False], (z > median) if c > 0 else (z < median), [True]])
-            m = np.where(use_upper[1:], above[:-1] - above[1:], below[1:] - below[:-1])
-            m = np.clip(m, 0.0, None)
-            masses = m if masses is None else scipy.signal.fftconvolve(masses, m)
-            masses = np.clip(masses, 0.0, None)
-            origin += o
-        masses /= masses.sum()
-        self.h = h
-        # F and S at the half-points between lattice points (each lattice mass spread over its cell)
-        grid = origin + (np.arange(masses.size) + 0.5) * h
-        F = np.cumsum(masses)
+        # heavier tails: a lattice between less extreme quantiles (and T tabulated on a narrower range, continued
+        # linearly beyond), until the lattice resolves the body of the sum; light tails keep the first level
+        levels = [(tail, trust)] + [(t, r) for t, r in HEAVY_TAIL_LEVELS if t > tail]
+        for tail, trust in levels:  # noqa: B007 - the level reached is used after the loop
+            qlo = zlo if math.isfinite(zlo) else float(prior._ppf(np.array(tail)))
+            qhi = zhi if math.isfinite(zhi) else float(prior._isf(np.array(tail)))
+            ranges = [sorted((c * qlo, c * qhi)) for c in cs]
+            span = sum(r[1] - r[0] for r in ranges)
+            h = span / points
+            masses = None
+            origin = 0.0
+            for c, (lo, hi) in zip(cs, ranges):
+                o = math.floor(lo / h) * h - h
+                k = np.arange(int(math.ceil((hi - o) / h)) + 2)
+                half = o + (k[:-1] + 0.5) * h  # boundaries between lattice points
+                z = half / c  # the same boundaries in units of the prior
+                lower = prior._cdf(z) if c > 0 else prior._sf(z)  # P(cZ <= half)
+                upper = prior._sf(z) if c > 0 else prior._cdf(z)  # P(cZ > half)
+                below = np.concatenate([[0.0], lower, [1.0]])
+                above = np.concatenate([[1.0], upper, [0.0]])
+                use_upper = np.concatenate([[False], (z > median) if c > 0 else (z < median), [True]])
+                m = np.where(use_upper[1:], above[:-1] - above[1:], below[1:] - below[:-1])
+                m = np.clip(m, 0.0, None)
+                masses = m if masses is None else scipy.signal.fftconvolve(masses, m)
+                masses = np.clip(masses, 0.0, None)
+                origin += o
+            masses /= masses.sum()
+            # F and S at the half-points between lattice points (each lattice mass spread over its cell)
+            grid = origin + (np.arange(masses.size) + 0.5) * h
+            F = np.cumsum(masses)
+            q1, q3 = np.interp([0.25, 0.75], F, grid)
+            if h <= MAX_RELATIVE_STEP * (q3 - q1):
+                break
+        else:
+            raise ValueError(
+                f"prior {prior.name}: its tails are too heavy for the numerical law of sum_i c_i z_i "
+                f"(coefficients {tuple(coeffs)}): even between the prior's {tail:g} quantiles "
+                f"({qlo:.3g} .. {qhi:.3g}) the lattice step {h:.3g} is {h / (q3 - q1):.3g} of the sum's "
+                f"interquartile range (limit MAX_RELATIVE_STEP = {MAX_RELATIVE_STEP}), so the matched map would "
+                "be wrong. Use a prior with lighter tails (e.g. Student t with df >= 2.5, Laplace, a Gaussian), "
+                "or a Cauchy prior (exact closed form)"
+            )
+        self.h, self.tail, self.trust = h, tail, trust
         S = np.concatenate([np.cumsum(masses[::-1])[::-1][1:], [0.0]])
         self._grid, self._F, self._S = grid, F, S
         ok = (F >= trust) & (S >= trust)
@@ -282,3 +315,33 @@ class GaussianSumLaw(ScaleLaw):
     def __init__(self, prior, coeffs):
         SumLaw.__init__(self, prior, coeffs)
         self.scale = self.c = math.sqrt(math.fsum(c * c for c in coeffs))
+
+
+class CauchySumLaw(SumLaw):
+    """A Cauchy prior (location m, scale s) is stable: y = sum c_i z_i ~ Cauchy(m sum c_i, s sum |c_i|), so
+    T(y) = m + (y - m sum c_i) / sum |c_i| exactly.
+    """
+
+    def __init__(self, prior, coeffs):
+        super().__init__(prior, coeffs)
+        self.loc = float(prior.median)
+        self.shift = self.loc * math.fsum(coeffs)
+        self.scale = math.fsum(abs(c) for c in coeffs)
+
+    def _standard(self, y):
+        return (as_float(y) - self.shift) * (1.0 / self.scale) + self.loc
+
+    def cdf(self, y):
+        return self.prior.cdf(self._standard(y))
+
+    def sf(self, y):
+        return self.prior.sf(self._standard(y))
+
+    def transport(self, y):
+        return self._standard(y)
+
+
+def is_cauchy(prior) -> bool:
+    """Whether ``prior`` is an :class:`~otlatent.priors.Iid` prior of ``scipy.stats.cauchy``."""
+    dist = getattr(prior, "dist", None)
+    return getattr(getattr(dist, "dist", None), "name", None) == "cauchy"

@@ -25,7 +25,7 @@ from ..operations import (
     walk,
 )
 from ..priors import Gaussian, Uniform, get_prior
-from .laws import GaussianSumLaw, NumericalSumLaw, ScaleLaw, SumLaw, check_coeffs
+from .laws import CauchySumLaw, GaussianSumLaw, NumericalSumLaw, ScaleLaw, SumLaw, check_coeffs, is_cauchy
 from .uniform import UniformSumLaw, box_sum_cost
 
 __all__ = [
@@ -49,7 +49,9 @@ def sum_law(prior, coeffs) -> SumLaw:
     """
     prior = get_prior(prior)
     c = check_coeffs(coeffs)
-    c = tuple(x for x in c if x != 0)
+    big = max(abs(x) for x in c)
+    # zero coefficients, and those too small to change the sum in float64 (|c| < 2**-60 max|c|, e.g. t = 5e-324)
+    c = tuple(x for x in c if abs(x) >= big * 2.0**-60)
     key = (prior, c)
     law = _CACHE.get(key)
     if law is None:
@@ -57,6 +59,8 @@ def sum_law(prior, coeffs) -> SumLaw:
             law = ScaleLaw(prior, c)
         elif isinstance(prior, Gaussian):
             law = GaussianSumLaw(prior, c)
+        elif is_cauchy(prior):
+            law = CauchySumLaw(prior, c)
         elif isinstance(prior, Uniform) and box_sum_cost([abs(x) for x in c]) <= UniformSumLaw.MAX_COST:
             law = UniformSumLaw(prior, c)
         else:

@@ -10,14 +10,35 @@ import torch
 __all__ = ["frechet_distance", "fid_from_stats", "moments", "kernel_distance", "poly_kernel", "mmd2", "mmd2_unbiased"]
 
 
+def check_features(features_a, features_b, minimum: int, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two finite (N, D) feature sets with the same D and at least ``minimum`` rows each, as float64 CPU tensors."""
+    out = []
+    for name, f in (("features_a", features_a), ("features_b", features_b)):
+        t = torch.as_tensor(f).double().cpu()
+        if t.ndim != 2:
+            raise ValueError(f"{name} must have shape (N, D), got {tuple(t.shape)}")
+        if len(t) < minimum:
+            raise ValueError(f"{what} needs at least {minimum} samples in {name}, got {len(t)}")
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} holds NaN or inf features")
+        out.append(t)
+    if out[0].shape[1] != out[1].shape[1]:
+        raise ValueError(
+            f"features_a and features_b have different feature sizes ({out[0].shape[1]} vs {out[1].shape[1]}): "
+            "compute both with the same feature extractor"
+        )
+    return out[0], out[1]
+
+
 def frechet_distance(features_a, features_b) -> float:
     """FID between two feature sets (N, D), torch-fidelity's computation (``metric_fid.py``):
     ``|mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr((S_a S_b)^(1/2))``.
     """
     from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric
 
-    a = fid_features_to_statistics(torch.as_tensor(features_a).double().cpu())
-    b = fid_features_to_statistics(torch.as_tensor(features_b).double().cpu())
+    fa, fb = check_features(features_a, features_b, minimum=2, what="FID (a covariance per set)")
+    a = fid_features_to_statistics(fa)
+    b = fid_features_to_statistics(fb)
     return float(fid_statistics_to_metric(a, b, verbose=False)["frechet_inception_distance"])
 
 
