@@ -98,7 +98,8 @@ def test_training_is_seeded_and_cached(trained, tmp_path, monkeypatch):
     cached = C.train_classifier(x, y, _config(), run_dir=tmp_path / "a", progress=False)
     assert cached.seconds == again.seconds and cached.test_accuracy == again.test_accuracy
     monkeypatch.undo()
-    other = C.train_classifier(x, y, _config(seed=1), run_dir=tmp_path / "a", progress=False)
+    with pytest.warns(UserWarning, match="another configuration"):
+        other = C.train_classifier(x, y, _config(seed=1), run_dir=tmp_path / "a", progress=False)
     assert other.config.seed == 1 and C.load_classifier(tmp_path / "a" / "model.pt").config.seed == 1
 
 

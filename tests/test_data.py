@@ -108,6 +108,7 @@ def _lfw_folder(root, corrupt=0):
             (person / f"{name}_{j + 1:04d}.jpg").write_bytes(_jpeg((40 * i + 20 * j, 100, 200), (250, 250)))
     for k in range(corrupt):
         (root / "lfw-deepfunneled" / "Ann_Bee" / f"Ann_Bee_{9 + k:04d}.jpg").write_bytes(b"not a jpeg")
+    (root / "lfw-deepfunneled" / ".complete").touch()  # a finished unpack, as `make data` marks it
 
 
 def test_lfw_folder_crops_resizes_and_skips_corrupt(tmp_path):

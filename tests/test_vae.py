@@ -134,7 +134,8 @@ def test_finished_model_is_reloaded_not_retrained(images, tmp_path):
     assert loaded.config == cfg and len(loaded.history["kl"]) == 3
     meta = torch.load(tmp_path / "model.pt", weights_only=False)["meta"]
     assert meta["images"] == 256 and meta["sigma"] == 0.1
-    other = train_vae(images, _config(iterations=3, seed=4), tmp_path, progress=False)
+    with pytest.warns(UserWarning, match="another configuration"):
+        other = train_vae(images, _config(iterations=3, seed=4), tmp_path, progress=False)
     assert other.optimizer is not None, "a different config is trained, not reloaded"
 
 
@@ -280,6 +281,7 @@ def test_lfw_held_out_people_are_never_trained_on(tmp_path, monkeypatch):
         folder.mkdir(parents=True)
         for j in range(k):
             (folder / f"{name}_{j + 1:04d}.jpg").write_bytes(jpeg(20 * j))
+    (tmp_path / "lfw-deepfunneled" / ".complete").touch()
     monkeypatch.setenv("OTLATENT_DATA", str(tmp_path))
     study = otlatent.start("07_test", preset="smoke", dataset="lfw", quiet=True)
     train, test = vae_images_for(study)
