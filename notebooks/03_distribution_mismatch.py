@@ -91,10 +91,14 @@ OPS = {  # name -> coefficients c of y = sum_i c_i z_i
     "4-point centre": (0.25, 0.25, 0.25, 0.25),
     f"vicinity (eps={EPS})": (1.0, EPS),
     "analogy": (-1.0, 1.0, 1.0),
-    f"random walk, step 20 (eps={EPS})": (1.0,) + (EPS,) * 20,
+    f"random walk, step 20 (eps={EPS})": (1.0,) + (EPS,) * 20,  # the linear walk's y_20 = z_0 + eps sum u_i
 }
+WALK = f"random walk, step 20 (eps={EPS})"
 for op, c in OPS.items():
-    print(f"{op:32s} Gaussian matched map: y / {math.sqrt(sum(x * x for x in c)):.4f}")
+    if op == WALK:  # matched walk: the one-step map of c = (1, eps), applied after every step
+        print(f"{op:32s} Gaussian matched map: y_i = (y_(i-1) + eps u_i) / {math.sqrt(1 + EPS**2):.4f} at each step")
+    else:
+        print(f"{op:32s} Gaussian matched map: y / {math.sqrt(sum(x * x for x in c)):.4f}")
 y_fixed = np.array([-1.0, -0.5, -0.1, 0.0, 0.3, 0.75, 1.0])
 t_mid = matching.sum_law(unif, (0.5, 0.5)).transport(y_fixed)
 np.testing.assert_allclose(t_mid, y_fixed * (2 - np.abs(y_fixed)), atol=1e-15)
@@ -126,25 +130,33 @@ mids = {
     "matched": matching.matched_lerp(z1, z2, 0.5, unif),
     "slerp": ops.slerp(z1, z2, 0.5),
 }
+lim = 1.6  # SLERP leaves the box [-1, 1]^2; the densities are normalised by all points, shown or not
 fig, axes = plt.subplots(1, 5, figsize=(17, 3.6))
-lplots.trajectories(axes[0], paths, endpoints=ends, lim=1.05, title="(a) interpolation paths")
-vmax = 0.75
-for ax, (name, title) in zip(axes[1:], [("prior", "(b) prior"), ("linear", "(c) linear midpoints"),
-                                        ("matched", "(d) matched midpoints"), ("slerp", "(e) SLERP midpoints")]):
-    im = lplots.density2d(ax, mids[name], lim=1.05, bins=100, title=title, vmax=vmax)
-fig.colorbar(im, ax=axes[1:].tolist(), shrink=0.8, label="density")
+lplots.trajectories(axes[0], paths, endpoints=ends, lim=lim, title="(a) interpolation paths")
+ims = [lplots.density2d(ax, mids[name], lim=lim, bins=120, title=title)
+       for ax, (name, title) in zip(axes[1:], [("prior", "(b) prior"), ("linear", "(c) linear midpoints"),
+                                               ("matched", "(d) matched midpoints"), ("slerp", "(e) SLERP midpoints")])]
+top = max(float(im.get_array().max()) for im in ims)  # one colour scale, none saturated
+for ax, im in zip(axes[1:], ims):
+    im.set_clim(0, top)
+    ax.add_patch(plt.Rectangle((-1, -1), 2, 2, fill=False, ls="--", lw=0.8, ec="white"))  # the prior's support
+fig.colorbar(ims[-1], ax=axes[1:].tolist(), shrink=0.8, label="density")
 study.savefig(fig, "fig1_uniform_2d", caption=(
     f"2-D uniform prior, {N:,} pairs. (a) Linear (red), SLERP (blue) and matched (green) paths between "
     "four pairs of endpoints; the matched path bends outwards so that each of its points is again uniform. "
-    "(b)–(e) densities of the midpoints: the prior is flat at 1/4; linear midpoints pile up in a pyramid "
-    "(the convolution of two boxes) peaking near 1 at the centre; matched midpoints are flat like the prior; "
-    "SLERP midpoints avoid the origin (a hole) and pile up along the diagonals."))
+    "(b)–(e) densities of the midpoints on one colour scale (dashed: the prior's support [-1, 1]²; densities "
+    "normalised by all points, including the few SLERP midpoints beyond the plotted box): the prior is flat at 1/4; linear midpoints pile up in a pyramid (the convolution of two boxes) "
+    "peaking near 1 at the centre; matched midpoints are flat like the prior; SLERP midpoints avoid the origin "
+    "(a hole), pile up along the diagonals and leave the support in a ring around the box."))
 
 # %% [markdown]
 # The claims in the caption, checked: the matched midpoint components pass a Kolmogorov–Smirnov
 # test against $U[-1,1]$ while the linear ones fail it, the linear density at the centre is near the
-# triangle's peak $1\cdot 1 = 1$ (product of two triangular marginals of height 1), and SLERP empties a
-# disc around the origin that the prior fills with probability $\pi r^2/4$.
+# triangle's peak $1\cdot 1 = 1$ (product of two triangular marginals of height 1), SLERP empties a
+# disc around the origin that the prior fills with probability $\pi r^2/4$, and SLERP midpoints leave the
+# prior's support: the midpoint of two points of the box keeps (about) their norm, but points of the box near
+# its corners have the largest norms, so their spherical midpoints land outside it. In $d = 100$ this happens
+# to almost every midpoint vector.
 
 # %%
 ks = {k: st.kstest(v.ravel(), unif.cdf).pvalue for k, v in mids.items()}
@@ -160,6 +172,17 @@ assert abs(inside["prior"] - p_disc) < 5 * se_disc
 assert inside["slerp"] < p_disc / 4 and inside["linear"] > 2 * p_disc
 centre = float(np.mean(np.max(np.abs(mids["linear"]), axis=1) < 0.1)) / 0.2 ** 2  # density near 0
 assert abs(centre - 0.90) < 0.1, centre  # exact mean of the pyramid over the central 0.2 x 0.2 square: 0.9025
+outside = {k: float(np.mean(np.abs(v).max(axis=1) > 1)) for k, v in mids.items()}
+print("fraction of 2-D midpoints outside the support [-1, 1]^2:", {k: round(v, 4) for k, v in outside.items()})
+print(f"SLERP midpoints beyond the plotted box [-{lim}, {lim}]^2: {np.mean(np.abs(mids['slerp']).max(axis=1) > lim):.2%} "
+      "(nearly opposite endpoints: sin(omega) -> 0 in SLERP's weights)")
+assert outside["prior"] == outside["linear"] == outside["matched"] == 0.0
+assert outside["slerp"] > 0.1  # SLERP keeps the norm of its endpoints, so it leaves the box (about 20 %)
+z1d, z2d = unif.sample(N // 100, D, seed=seed + 5), unif.sample(N // 100, D, seed=seed + 6)
+slerp_d = ops.slerp(z1d, z2d, 0.5)
+comp_out, vec_out = float(np.mean(np.abs(slerp_d) > 1)), float(np.mean(np.abs(slerp_d).max(axis=1) > 1))
+print(f"d = {D}: SLERP midpoints outside [-1, 1]: {comp_out:.1%} of the components, {vec_out:.3%} of the vectors")
+assert comp_out > 0.05 and vec_out > 0.99  # in d = 100 almost every SLERP midpoint leaves the uniform prior's support
 
 # %% [markdown]
 # ## 3. Figure 2: squared norms of midpoints in $d = 100$
@@ -276,6 +299,8 @@ def linear_and_matched(prior, c, n, seed0):
 
 
 def formula(prior_name, c):
+    if len(c) > 4:  # the matched walk repeats the one-step map of (1, eps); it never applies the 21-term map
+        return "20 steps of " + formula(prior_name, (1.0, EPS))
     if prior_name == "gaussian":
         return f"y / {math.sqrt(sum(x * x for x in c)):.4g}"
     if prior_name == "uniform":
@@ -329,6 +354,30 @@ for _, r in t1.iterrows():
     assert r["KS p (linear)"] < 1e-3, tag
 print(t1[["prior", "operation", "KL exact (linear)", "KL est. (linear)", "KL est. (matched)",
           "KS p (linear)", "KS p (matched)"]].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+# %% [markdown]
+# **Two matched random walks.** The table's walk row gives the law of the *linear* walk's 20th step,
+# $y_{20} = z_0 + \varepsilon\sum_{i=1}^{20} u_i$ (coefficients $(1, \varepsilon, \dots, \varepsilon)$), but its
+# matched column is the matched walk as the study runs it: the one-step map of $(1, \varepsilon)$ after every
+# step, $y_i = T(y_{i-1} + \varepsilon u_i)$ (Gaussian: $(y_{i-1} + \varepsilon u_i)/\sqrt{1+\varepsilon^2}$).
+# Mapping $y_{20}$ once with the 21-term map would also end on the prior's law, but it is another operation:
+# for a Gaussian prior the start and the end are correlated by $(1+\varepsilon^2)^{-10} = 0.107$ when every step
+# is matched, and by $(1 + 20\varepsilon^2)^{-1/2} = 0.408$ when only the end is.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+n_w = 20_000
+z0 = gauss.sample(n_w, 1, seed=seed + 7)
+u = np.stack([gauss.sample(n_w, 1, seed=seed + 8 + i) for i in range(20)])
+stepwise = matching.matched_random_walk(z0, u, EPS, gauss)[-1]
+at_end = matching.match(ops.random_walk(z0, u, EPS)[-1], OPS[WALK], gauss)
+corr = {name: float(np.corrcoef(z0.ravel(), y.ravel())[0, 1]) for name, y in
+        (("every step matched", stepwise), ("end matched once", at_end))}
+expected = {"every step matched": (1 + EPS**2) ** -10, "end matched once": (1 + 20 * EPS**2) ** -0.5}
+for name in corr:
+    assert abs(corr[name] - expected[name]) < 5 / math.sqrt(n_w), (name, corr[name])
+    assert abs(float(np.var(stepwise if name.startswith("every") else at_end)) - 1) < 0.05  # both on the prior
+print({name: round(v, 3) for name, v in expected.items()}, "(correlation of z_0 and y_20, exact)")
 
 # %% [markdown]
 # ## 6. Norms along paths: interpolation and a 20-step random walk
@@ -401,8 +450,9 @@ study.save_table(path_table, "norms_along_paths", caption=(
 #   the uniform and the Laplace prior alike. The map is the minimal (optimal-transport) change of $y$.
 # - Gaussian: a rescaling. Uniform: an exact piecewise polynomial (at the midpoint $y(2-|y|)$).
 #   Other i.i.d. priors: a numerical map from an FFT convolution of the component laws.
-# - SLERP keeps the mean squared norm but not the distribution: its norms are too concentrated, and in
-#   2-D it leaves a hole at the origin. Linear paths sag; linear random walks drift outwards; matched
+# - SLERP keeps the mean squared norm but not the distribution: its norms are too concentrated, in
+#   2-D it leaves a hole at the origin, and for the uniform prior its midpoints leave the support (about a fifth
+#   in 2-D, almost every vector in $d = 100$). Linear paths sag; linear random walks drift outwards; matched
 #   paths and walks stay on the prior's shell.
 #
 # ## Exercises

@@ -44,9 +44,14 @@ def trajectories(ax, paths: dict, endpoints=None, lim=None, title=None):
 
 
 def density2d(ax, points, lim: float = 1.05, bins: int = 120, title=None, vmax=None):
-    """A 2-D histogram (density) of points of shape (n, 2); returns the image for a colour bar."""
+    """A 2-D histogram (density) of points of shape (n, 2) over [-lim, lim]^2; returns the image for a colour bar.
+
+    The density is normalised by *all* the points (count / (n * cell area)), so points outside the box lower it
+    rather than being dropped and the rest renormalised, as ``numpy.histogram2d(density=True)`` would.
+    """
     p = _np(points)
-    h, xe, ye = np.histogram2d(p[:, 0], p[:, 1], bins=bins, range=[[-lim, lim], [-lim, lim]], density=True)
+    counts, xe, ye = np.histogram2d(p[:, 0], p[:, 1], bins=bins, range=[[-lim, lim], [-lim, lim]])
+    h = counts / (len(p) * (xe[1] - xe[0]) * (ye[1] - ye[0]))
     im = ax.imshow(
         h.T,
         origin="lower",
