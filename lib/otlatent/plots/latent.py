@@ -75,12 +75,14 @@ def norm_histograms(ax, values: dict, bins: int = 120, xlabel: str = r"$\|y\|^2$
         hi = max(np.quantile(a, 0.9995) for a in arrays.values())
         range_ = (lo, hi)
     for name, a in arrays.items():
+        prior = name == "prior"  # a filled area, so that a law drawn on top of it (matched) leaves it visible
         ax.hist(
             a,
             bins=bins,
             range=range_,
             density=True,
-            histtype="step",
+            histtype="stepfilled" if prior else "step",
+            alpha=0.3 if prior else 1.0,
             lw=1.6,
             color=method_color(name),
             label=name,

@@ -158,8 +158,8 @@ def transport_map_figure(
     ax_src.plot(grid_source, pdf_source, color=method_color("linear"), label=source_label)
     ax_src.set_xlabel(source_label)
     ax_src.set_yticks([])
-    ax_tgt.fill_betweenx(grid_target, pdf_target, color=method_color("prior"), alpha=0.12)
-    ax_tgt.plot(pdf_target, grid_target, color=method_color("prior"), label=target_label)
+    ax_tgt.fill_betweenx(grid_target, pdf_target, color=method_color("prior"), alpha=0.3)
+    ax_tgt.plot(pdf_target, grid_target, color=method_color("prior"), lw=3, alpha=0.6, label=target_label)
     top = float(np.max(pdf_target))
     if pushed is not None:
         heights, _, _ = ax_tgt.hist(
@@ -171,6 +171,7 @@ def transport_map_figure(
             histtype="step",
             color=method_color("matched"),
             lw=1.6,
+            ls="--",  # dashed over the target's thick line and fill, which stay visible where they agree
             label=f"{map_label} of samples",
         )
         top = max(top, float(np.max(heights)))
