@@ -135,11 +135,12 @@ rows_split = int(((lp.plan > 1e-12).sum(1) > 1).sum())
 print(f"source points whose mass is split between several targets: {rows_split} of {n}")
 
 # %%
-fig = tp.coupling_figure(lp.plan, a, b, x=X[:, 0], y=Y[:, 1],
+fig = tp.coupling_figure(lp.plan, a, b, x=X[:, 1], y=Y[:, 1],
                          title=f"optimal plan, {n} × {n}: {support} non-zero entries")
 study.savefig(fig, "coupling_matrix", caption=(
-    f"The optimal coupling P of the LP as a matrix (darker: more mass), rows ordered by the source points' first "
-    f"coordinate and columns by the target points' second. The bars are the marginals: random source masses a "
+    f"The optimal coupling P of the LP as a matrix (darker: more mass), rows and columns both ordered by the "
+    f"points' second (vertical) coordinate, which the transport from the cloud to the ring roughly keeps, so the "
+    f"mass runs along the diagonal. The bars are the marginals: random source masses a "
     f"(left) and equal target masses b = 1/{n} (top). Every row sums to its bar, every column to its bar; only "
     f"{support} of {n * n} entries are non-zero."))
 
@@ -271,8 +272,35 @@ study.savefig(fig, "kantorovich_rubinstein", caption=(
 # and $\langle C, P_\varepsilon\rangle$ can only decrease as $\varepsilon$ decreases. The cost is rescaled to
 # $\max C = 1$ so that $\varepsilon$ is relative to it.
 
+# In the log domain, with potentials $f, g$ and $\operatorname{LSE}$ the log-sum-exp, one Sinkhorn iteration is
+#
+# $$f_i \leftarrow \varepsilon\log a_i - \varepsilon \operatorname{LSE}_j\big((g_j - C_{ij})/\varepsilon\big), \qquad
+#   g_j \leftarrow \varepsilon\log b_j - \varepsilon \operatorname{LSE}_i\big((f_i - C_{ij})/\varepsilon\big),$$
+#
+# each update making one marginal exact; $P_{ij} = e^{(f_i + g_j - C_{ij})/\varepsilon}$. Written out, and checked
+# against POT:
+
 # %%
+from scipy.special import logsumexp
+
+
+def sinkhorn_log(a, b, C, eps, iterations):
+    """Log-domain Sinkhorn: alternately fit the row sums (f) and the column sums (g)."""
+    f, g = np.zeros_like(a), np.zeros_like(b)
+    for _ in range(iterations):
+        f = eps * np.log(a) - eps * logsumexp((g[None, :] - C) / eps, axis=1)
+        g = eps * np.log(b) - eps * logsumexp((f[:, None] - C) / eps, axis=0)
+    return np.exp((f[:, None] + g[None, :] - C) / eps)
+
+
 Cn = C / C.max()
+P_ours = sinkhorn_log(a, b, Cn, 0.05, 2000)
+P_pot05 = ot.sinkhorn(a, b, Cn, 0.05, method="sinkhorn_log", numItermax=50_000, stopThr=1e-12)
+print(f"ε = 0.05: max |P_ours - P_POT| = {np.abs(P_ours - P_pot05).max():.1e}, "
+      f"column error {np.abs(P_ours.sum(0) - b).max():.1e}, row error {np.abs(P_ours.sum(1) - a).max():.1e}")
+np.testing.assert_allclose(P_ours, P_pot05, atol=1e-9)
+
+# %%
 lp_n = kantorovich.kantorovich(a, b, Cn)
 regs = np.array([1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0003])
 plans, records = {}, []
@@ -293,7 +321,7 @@ assert sk["|P_eps - P*|_1"].iloc[-1] < sk["|P_eps - P*|_1"].iloc[0]
 show = [0.1, 0.01, 0.0003]
 fig, axes = plt.subplots(1, len(show) + 2, figsize=(15, 3.3),
                          gridspec_kw={"width_ratios": [1] * (len(show) + 1) + [1.5]})
-ri, cj = np.argsort(X[:, 0]), np.argsort(Y[:, 1])
+ri, cj = np.argsort(X[:, 1]), np.argsort(Y[:, 1])  # both by the vertical coordinate, as in the coupling figure
 for ax, (title, P) in zip(axes, [(f"Sinkhorn ε = {r:g}", plans[r]) for r in show] + [("LP (ε = 0)", lp_n.plan)]):
     ax.imshow(P[np.ix_(ri, cj)], cmap="Greens", aspect="auto", interpolation="nearest", vmin=0)
     ax.set(title=title, xticks=[], yticks=[])
@@ -318,13 +346,17 @@ study.savefig(fig, "sinkhorn", caption=(
 # marginals $\pi^{(k)} \in \Pi(\mu_1,\nu_1)$, so $\int c\,d\pi = \sum_k \int C\,d\pi^{(k)} \ge d\,\min_{\Pi(\mu_1,\nu_1)}$.)
 # This is what lets the paper treat each latent component separately.
 #
-# **Check.** $\mu_1$: $k = \lfloor\sqrt{n_{lp}}\rfloor$ random atoms with random masses, $\nu_1$: $k$ other atoms; the
+# **Check.** $\mu_1$: $k = \lfloor\sqrt{n_{lp}}\rfloor$ random atoms with random masses, $\nu_1$: $k$ other atoms, some
+# left and some right of all of $\mu_1$'s (so that $F_{\mu_1} - F_{\nu_1}$ changes sign and not every $\ell_1$ plan is
+# optimal); the
 # 2-D laws live on $k \times k$ grids of $k^2$ points. We solve the full 2-D LP ($k^4$ unknowns) and compare it with
 # the product of the 1-D plans, for the paper's $\ell_1$ cost and for the squared Euclidean cost.
 
 # %%
 k = int(math.isqrt(cfg.n_lp))
-x1, y1 = np.sort(rng.normal(size=k)), np.sort(rng.uniform(1.5, 4.5, size=k))
+x1 = np.sort(rng.normal(size=k))
+# nu_1's atoms on both sides of mu_1's, so that F_mu1 - F_nu1 changes sign and the l1 check can fail
+y1 = np.sort(np.r_[x1.min() - rng.uniform(0.2, 1.5, k - k // 2), x1.max() + rng.uniform(0.2, 1.5, k // 2)])
 a1, b1 = rng.dirichlet(np.ones(k)), rng.dirichlet(np.ones(k))
 grid_x = np.array([(s, t) for s in x1 for t in x1])   # index i*k + j  <->  (x1[i], x1[j])
 grid_y = np.array([(s, t) for s in y1 for t in y1])
@@ -336,14 +368,17 @@ for name, metric in [("l1 (paper)", "cityblock"), ("squared l2", "sqeuclidean")]
     plan_1d = kantorovich.kantorovich(a1, b1, C1)
     product = np.kron(plan_1d.plan, plan_1d.plan)       # (pi_1 x pi_1)[(i,j),(k,l)] = pi_1[i,k] pi_1[j,l]
     full = kantorovich.kantorovich(a2, b2, C2)
+    worst = -kantorovich.kantorovich(a2, b2, -C2).cost  # the most expensive coupling, for scale
     results.append({"cost": name, "1-D cost": plan_1d.cost, "2 x 1-D cost": 2 * plan_1d.cost,
                     "product plan cost": (product * C2).sum(), "2-D LP cost": full.cost,
+                    "independent coupling cost": float(a2 @ C2 @ b2), "worst coupling cost": worst,
                     "product marginal error": max(np.abs(product.sum(1) - a2).max(), np.abs(product.sum(0) - b2).max()),
                     "plans equal": bool(np.allclose(product, full.plan, atol=1e-9))})
     np.testing.assert_allclose(product.sum(1), a2, atol=1e-12)
     np.testing.assert_allclose(product.sum(0), b2, atol=1e-12)
     np.testing.assert_allclose((product * C2).sum(), full.cost, rtol=1e-9)
     np.testing.assert_allclose(full.cost, 2 * plan_1d.cost, rtol=1e-9)
+    assert a2 @ C2 @ b2 > full.cost + 1e-6 and worst > full.cost + 1e-6, "a real test: other couplings cost more"
     if metric == "sqeuclidean":
         sq_product, sq_full = product, full.plan
 decomp = pd.DataFrame(results).set_index("cost")
@@ -352,9 +387,14 @@ study.save_table(decomp, "decomposition_2d", caption=(
     "plans has exactly the marginals of the 2-D laws and the optimal 2-D cost, twice the 1-D cost."), floatfmt=".8g")
 
 # %% [markdown]
-# The costs agree to solver precision for both costs. The plans themselves need not be equal (last column): with an
-# additive cost, *any* coupling whose two component couplings are optimal 1-D plans is optimal, the product is only one
-# of them, and HiGHS may return another vertex of the optimal face.
+# The costs agree to solver precision for both costs, and the check has teeth: the independent coupling and the worst
+# coupling cost much more (the laws overlap; had every source atom lain left of every target atom, as in an earlier
+# version of this check, every coupling would have had the same $\ell_1$ cost $\mathbb E[y] - \mathbb E[x]$). The
+# plans themselves need not be equal (column "plans equal"): with an additive cost, *any* coupling whose two
+# component couplings are optimal 1-D plans is optimal, the product is only one of them, and HiGHS may return
+# another vertex of the optimal face. The $\ell_1$ cost adds its own non-uniqueness even in 1-D: every plan that
+# moves no mass against the sign of $F_\mu - F_\nu$ costs $\int |F_\mu - F_\nu|\,dt$, the optimum, so whenever one law
+# lies entirely to the left of the other *every* coupling is optimal (notebook 01's shifted books).
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharex=True, sharey=True)
@@ -446,7 +486,9 @@ assert -1e-9 <= gap <= 0.05 * math.log(35)
 # The hypothesis "i.i.d. components" is needed on both sides, which is why the paper notes that its component-wise
 # operations keep i.i.d. inputs i.i.d. The sum of the 1-D costs is still a *lower bound* on the cost (any coupling's
 # component couplings are couplings of $\mu_1$ and $\nu_1$), but it is reached only if some coupling of $\mu$ and $\nu$
-# has optimal 1-D plans in both components; whether one exists depends on the cost and the atoms.
+# has optimal 1-D plans in both components; whether one exists depends on the cost and the atoms. For the $\ell_1$ cost
+# it exists more often than for the squared one, because $\ell_1$ has many optimal 1-D plans to choose from (all those
+# that never move mass against the sign of $F_{\mu_1} - F_{\nu_1}$): the cell below shows the gap for both costs.
 
 # %%
 diag_y = np.c_[y1, y1]
