@@ -11,13 +11,15 @@ NB ?=
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup reproduce test test-lib test-notebooks lint format data lab bench clean help
+.PHONY: setup reproduce test test-lib test-notebooks lint format data models-pack models-unpack lab bench clean help
 
 help:
 	@echo "make reproduce [PRESET=smoke|cpu|paper] [NB='01 03']  run the notebooks with papermill"
 	@echo "make test                                         pytest + nbval over every notebook (smoke preset)"
 	@echo "make lint                                         ruff check + ruff format --check (make format fixes)"
 	@echo "make data [ARCHIVES=dir]                          download datasets / unpack local archives"
+	@echo "make models-pack [PRESET=cpu] [ARCHIVE=file]      the preset's trained models in one checksummed archive"
+	@echo "make models-unpack ARCHIVE=file                   install a model pack (notebooks then reload, not train)"
 	@echo "make lab                                          JupyterLab on the notebooks"
 	@echo "make bench                                        run the benchmark scripts"
 	@echo "make clean                                        remove build/ (not data/, not .venv/)"
@@ -54,6 +56,13 @@ format: setup
 
 data: setup
 	$(PY) -m otlatent.fetch $(if $(ARCHIVES),--archives $(ARCHIVES))
+
+models-pack: setup
+	$(PY) -m otlatent.packs pack --preset $(PRESET) $(if $(ARCHIVE),--out "$(ARCHIVE)")
+
+models-unpack: setup
+	@test -n "$(ARCHIVE)" || { echo "usage: make models-unpack ARCHIVE=<file>"; exit 2; }
+	$(PY) -m otlatent.packs unpack "$(ARCHIVE)"
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks

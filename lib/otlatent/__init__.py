@@ -43,7 +43,7 @@ Each concept of the paper has one home, named after it (paper term: functions in
   ``images_for`` in ``otlatent.trained``
 - a notebook's first call: ``start``, ``Study`` in ``otlatent.study``
 
-Support modules: ``config`` (presets, dataset names, folders), ``data`` (loaders, caches, conversions), ``fetch``
+Support modules: ``packs`` (model packs for classrooms), ``config`` (presets, dataset names, folders), ``data`` (loaders, caches, conversions), ``fetch``
 (``make data``), ``backend`` (NumPy or torch in, the same out), ``runtime`` (seeds, devices, threads, atomic
 writes), ``reporting`` and ``plots`` (figures and tables), ``notebooks`` (``make reproduce``).
 
