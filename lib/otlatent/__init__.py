@@ -43,9 +43,10 @@ Each concept of the paper has one home, named after it (paper term: functions in
   ``images_for`` in ``otlatent.trained``
 - a notebook's first call: ``start``, ``Study`` in ``otlatent.study``
 
-Support modules: ``packs`` (model packs for classrooms), ``config`` (presets, dataset names, folders), ``data`` (loaders, caches, conversions), ``fetch``
-(``make data``), ``backend`` (NumPy or torch in, the same out), ``runtime`` (seeds, devices, threads, atomic
-writes), ``reporting`` and ``plots`` (figures and tables), ``notebooks`` (``make reproduce``).
+Support modules: ``packs`` (model packs for classrooms), ``config`` (presets, dataset names, folders), ``data``
+(loaders, caches, conversions), ``fetch`` (``make data``), ``backend`` (NumPy or torch in, the same out),
+``runtime`` (seeds, devices, threads, atomic writes), ``reporting`` and ``plots`` (figures and tables),
+``notebooks`` (``make reproduce``).
 
 Every notebook starts with :func:`start` (preset, seed, device, data source) and reads all sizes from
 ``study.preset``.
