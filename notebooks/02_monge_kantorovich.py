@@ -135,7 +135,7 @@ rows_split = int(((lp.plan > 1e-12).sum(1) > 1).sum())
 print(f"source points whose mass is split between several targets: {rows_split} of {n}")
 
 # %%
-fig = tp.coupling_figure(lp.plan, a, b, x=X[:, 1], y=Y[:, 1],
+fig = tp.coupling_figure(lp.plan, a, b, x=X[:, 1], y=Y[:, 1], order="vertical coordinate",
                          title=f"optimal plan, {n} × {n}: {support} non-zero entries")
 study.savefig(fig, "coupling_matrix", caption=(
     f"The optimal coupling P of the LP as a matrix (darker: more mass), rows and columns both ordered by the "
@@ -406,10 +406,10 @@ for ax, P, title in [(axes[0], sq_product, "product of the 1-D plans"), (axes[1]
     ax.set(title=f"{title}: cost {(P * ot.dist(grid_x, grid_y)).sum():.4f}", xlabel="component 1")
     ax.set_aspect("equal")
 axes[0].set_ylabel("component 2")
-axes[0].legend(loc="upper left", fontsize="small")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize="small", bbox_to_anchor=(0.5, -0.04))
 study.savefig(fig, "decomposition_2d", caption=(
-    f"Squared Euclidean cost between two product laws on {k}×{k} grids (marker area ∝ mass, source lower left, "
-    "target upper right). Left: the product of the optimal 1-D plans, built component by component. Right: the plan "
+    f"Squared Euclidean cost between two product laws on {k}×{k} grids (marker area ∝ mass; the source μ in the "
+    "middle, the target ν in the four corners around it, since ν₁'s atoms lie on both sides of μ₁'s). Left: the product of the optimal 1-D plans, built component by component. Right: the plan "
     "of the full 2-D linear program. Their costs are equal (the table above): solving d one-dimensional problems is "
     "enough. Where the two pictures differ, the optimum is not unique."))
 

@@ -95,11 +95,22 @@ def draw_plan_lines(
     return ax
 
 
-def coupling_figure(plan, a, b, *, x=None, y=None, title: str | None = None, cmap: str = "Greens", figsize=(5.2, 5.0)):
+def coupling_figure(
+    plan,
+    a,
+    b,
+    *,
+    x=None,
+    y=None,
+    order: str = "position",
+    title: str | None = None,
+    cmap: str = "Greens",
+    figsize=(5.2, 5.0),
+):
     """The matrix of a coupling with its two marginals as bar charts on the left (``a``) and on top (``b``).
 
-    ``x`` and ``y``, when given, are the support points: rows and columns are then ordered by them
-    and the axes ticks name a few of them.
+    ``x`` and ``y``, when given, are one coordinate of the source and target points: rows and columns are then
+    sorted by them, and the axis labels say so, naming the coordinate ``order``.
     """
     P = np.asarray(plan, float)
     a, b = np.asarray(a, float), np.asarray(b, float)
@@ -117,8 +128,8 @@ def coupling_figure(plan, a, b, *, x=None, y=None, title: str | None = None, cma
     ax_left.invert_xaxis()
     ax_top.set_ylabel("b")
     ax_left.set_xlabel("a")
-    ax.set_xlabel("target index j" + (" (sorted by y)" if y is not None else ""))
-    ax_left.set_ylabel("source index i" + (" (sorted by x)" if x is not None else ""))
+    ax.set_xlabel("target index j" + (f" (sorted by {order})" if y is not None else ""))
+    ax_left.set_ylabel("source index i" + (f" (sorted by {order})" if x is not None else ""))
     plt.setp(ax_top.get_xticklabels(), visible=False)
     plt.setp(ax.get_yticklabels(), visible=False)
     if title:
