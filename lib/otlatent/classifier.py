@@ -239,14 +239,13 @@ def _train(
     y_all = None if labels is None else torch.from_numpy(labels)
     history = {"loss": [], "train_accuracy": []}
     t0 = time.monotonic()
-    bar = progress_bar(config.name, 0, config.epochs * steps_per_epoch, config.epochs * steps_per_epoch, progress)
+    total = config.epochs * steps_per_epoch
+    bar = progress_bar(config.name, 0, total, total, progress)
     gen = torch.Generator().manual_seed(config.seed + 1)
     model.train()
-    steps = iter(bar)
     for epoch in range(config.epochs):
         order = torch.from_numpy(train_idx)[torch.randperm(len(train_idx), generator=gen)]
         for s in range(steps_per_epoch):
-            next(steps)
             idx = order[s * config.batch_size : (s + 1) * config.batch_size]
             x, y = _targets(config, x_all[idx], None if y_all is None else y_all[idx], gen)
             x, y = x.to(device), y.to(device)
@@ -258,6 +257,7 @@ def _train(
             sched.step()
             history["loss"].append(loss.item())
             history["train_accuracy"].append((logits.argmax(1) == y).float().mean().item())
+            bar.update(1)
             if s % 20 == 0:
                 bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", refresh=False)
         check_finite(config, len(history["loss"]) - 1, model_path, loss=history["loss"][-1])

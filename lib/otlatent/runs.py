@@ -45,7 +45,6 @@ __all__ = [
     "iteration_seed",
     "training_state",
     "Training",
-    "iterations_for",
 ]
 
 
@@ -292,15 +291,6 @@ def iteration_seed(seed: int, iteration: int) -> int:
     return int(np.random.default_rng([seed, iteration, 7]).integers(2**62))
 
 
-def iterations_for(n_images: int, preset, epochs: float | None = None, batch: int | None = None) -> int:
-    """Iterations of ``epochs`` passes over ``n_images`` at ``batch`` images each (default: the preset's GAN
-    schedule, ``preset.gan_epochs`` and ``preset.gan_batch``).
-    """
-    epochs = preset.gan_epochs if epochs is None else epochs
-    batch = preset.gan_batch if batch is None else batch
-    return max(1, int(np.ceil(epochs * n_images / batch)))
-
-
 def training_state(
     config: RunConfig, parts: dict, history: dict, iteration: int, seconds: float, **extra
 ) -> dict[str, Any]:
@@ -404,17 +394,6 @@ class Training:
     def save_model(
         self, path: Path, models: dict, history: dict, images, device: str, meta: dict | None = None, **extra
     ) -> None:
-        """Write the finished model: its weights, history, iteration, seconds, version and metadata."""
-        save_checkpoint(
-            {
-                "config": dataclasses.asdict(self.config),
-                **{k: m.state_dict() for k, m in models.items()},
-                "history": history,
-                "iteration": self.done,
-                "seconds": self.seconds,
-                "version": __version__,
-                **extra,
-                "meta": model_meta(self.config, images, device, self.seconds, **(meta or {})),
-            },
-            path,
-        )
+        """Write the finished model: a :func:`training_state` of ``models`` (no optimisers) with its metadata."""
+        meta = model_meta(self.config, images, device, self.seconds, **(meta or {}))
+        save_checkpoint(training_state(self.config, models, history, self.done, self.seconds, **extra, meta=meta), path)

@@ -13,10 +13,18 @@ import pandas as pd
 from . import data
 from .classifier import ClassifierConfig, TrainedClassifier, split_indices, train_classifier
 from .dcgan import GANConfig, GANRun, train_dcgan
-from .runs import iterations_for
 from .vae import VAEConfig, VAERun, train_vae
 
-__all__ = ["images_for", "dcgan_for", "vae_images_for", "vae_for", "classifier_for"]
+__all__ = ["iterations_for", "images_for", "dcgan_for", "vae_images_for", "vae_for", "classifier_for"]
+
+
+def iterations_for(n_images: int, preset, epochs: float | None = None, batch: int | None = None) -> int:
+    """Iterations of ``epochs`` passes over ``n_images`` at ``batch`` images each (default: the preset's GAN
+    schedule, ``preset.gan_epochs`` and ``preset.gan_batch``).
+    """
+    epochs = preset.gan_epochs if epochs is None else epochs
+    batch = preset.gan_batch if batch is None else batch
+    return max(1, int(np.ceil(epochs * n_images / batch)))
 
 
 def images_for(study, resolution: int | None = None):

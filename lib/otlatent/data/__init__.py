@@ -28,12 +28,11 @@ dataset with none readable is an error.
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from pathlib import Path
 
 import numpy as np
-
-import numbers
-import warnings
 
 from ..config import cache_root, check_dataset, data_root  # noqa: F401 - cache_root is re-exported
 from ..runtime import atomic_write
