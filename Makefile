@@ -44,7 +44,7 @@ test-lib: setup
 
 test-notebooks: setup
 	OTLATENT_FIGURES="$(abspath build/ci/figures)" $(PY) -m otlatent.notebooks prepare --preset smoke --out build/ci $(if $(NB),--only $(NB))
-	OTLATENT_FIGURES="$(abspath build/ci/figures)" $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 build/ci
+	OTLATENT_PROGRESS=0 OTLATENT_FIGURES="$(abspath build/ci/figures)" $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 build/ci
 
 lint: setup
 	$(VENV)/bin/ruff check .

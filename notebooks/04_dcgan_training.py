@@ -106,16 +106,19 @@ study.save_table(pd.DataFrame(rows).set_index("prior"), "prior_norms",
 # %% [markdown]
 # ## Training
 #
-# `trained.dcgan_for(study, prior)` trains the model of this run — or reloads it when a finished model with the same
-# configuration exists under the data root, or resumes from the last checkpoint when a run was interrupted.
-# Every random choice of iteration $i$ (which images, which latents) is a function of (seed, $i$) only, so a
-# resumed run ends with exactly the weights of an uninterrupted one (`tests/test_dcgan.py` checks this).
+# `trained.dcgans_for(study, priors)` trains the models of this run — or reloads each one when a finished model with
+# the same configuration exists under the data root, or resumes it from its last checkpoint when a run was
+# interrupted. Every random choice of iteration $i$ (which images, which latents) is a function of (seed, $i$) only,
+# so a resumed run ends with exactly the weights of an uninterrupted one (`tests/test_dcgan.py` checks this).
+#
+# The two models are independent, so on a machine with two or more cores they train **side by side**, one worker
+# process and one torch thread each (the first output of this notebook says how many workers this machine gets):
+# small convolutions use a second thread poorly, a second process well. A model trained in a worker is
+# bit-identical to the same model trained here with the same thread count (`tests/test_side_by_side.py`).
 
 # %%
-runs = {}
-for name in ("gaussian", "uniform"):
-    runs[name] = trained.dcgan_for(study, name, images=images)
-    r = runs[name]
+runs = trained.dcgans_for(study, ("gaussian", "uniform"), images=images)
+for name, r in runs.items():
     print(f"{name:>8s} prior: {r.iteration:,} iterations of batch {r.config.batch_size} "
           f"({r.iteration * r.config.batch_size / len(images):.1f} epochs) in {r.seconds / 60:.1f} min "
           f"-> {r.path}")

@@ -47,12 +47,12 @@ D = 100  # latent size of the DCGANs
 # %% [markdown]
 # ## The generators
 #
-# `trained.dcgan_for` returns the models trained by notebook 04 for this dataset, preset and seed (it trains them
+# `trained.dcgans_for` returns the models trained by notebook 04 for this dataset, preset and seed (it trains them
 # only if notebook 04 has not run). Every image below is decoded in eval mode, so it depends on its own latent
 # only.
 
 # %%
-runs = {p: trained.dcgan_for(study, p, progress=False) for p in PRIORS}
+runs = trained.dcgans_for(study, PRIORS)
 for p, r in runs.items():
     print(f"{p:>8s} prior: {r.iteration:,} iterations, {r.path}")
 

@@ -147,7 +147,7 @@ study.savefig(fig, "classifier_loss", caption=(
 #   (SLERP has no 4-point midpoint; the paper has no SLERP row either).
 
 # %%
-runs = {p: trained.dcgan_for(study, p, progress=False) for p in PRIORS}
+runs = trained.dcgans_for(study, PRIORS)
 SETS = ("random samples",) + explore.MIDPOINT_SETS
 n = cfg.n_score
 

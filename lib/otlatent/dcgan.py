@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from .data import to_float, to_uint8
+from .precision import FP32BatchNorm2d, autocast, grad_scaler, memory_format
 from .priors import get_prior
 from .runs import ModelConfig, Training, batch_indices, finished_run, iteration_seed
 from .runtime import load_checkpoint
@@ -68,11 +69,11 @@ class Generator(nn.Module):
         ch = width * 2 ** (levels - 1)
         layers: list[nn.Module] = [  # nz x 1 x 1 -> ch x 4 x 4
             nn.ConvTranspose2d(nz, ch, 4, 1, 0, bias=False),
-            nn.BatchNorm2d(ch),
+            FP32BatchNorm2d(ch),
             nn.ReLU(True),
         ]
         for _ in range(levels - 1):  # doubles the side, halves the channels
-            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), FP32BatchNorm2d(ch // 2), nn.ReLU(True)]
             ch //= 2
         layers += [nn.ConvTranspose2d(ch, nc, 4, 2, 1, bias=False), nn.Tanh()]  # -> nc x res x res
         self.net = nn.Sequential(*layers)
@@ -94,7 +95,11 @@ class Discriminator(nn.Module):
         ch = width
         layers: list[nn.Module] = [nn.Conv2d(nc, ch, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         for _ in range(levels - 1):
-            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2), nn.LeakyReLU(0.2, True)]
+            layers += [
+                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),
+                FP32BatchNorm2d(ch * 2),
+                nn.LeakyReLU(0.2, True),
+            ]
             ch *= 2
         layers += [nn.Conv2d(ch, 1, 4, 1, 0, bias=False)]  # 4x4 -> 1x1
         self.net = nn.Sequential(*layers)
@@ -129,7 +134,10 @@ class GANConfig(ModelConfig):
 
     @property
     def name(self) -> str:
-        return f"dcgan_{self.dataset}_{self.prior}_{self.resolution}px_{self.preset}_seed{self.seed}"
+        return (
+            f"dcgan_{self.dataset}_{self.prior}_{self.resolution}px_{self.preset}_seed{self.seed}"
+            f"{self.precision_suffix}"
+        )
 
 
 @dataclasses.dataclass
@@ -163,6 +171,7 @@ def generate(generator: Generator, z, batch_size: int = 256) -> torch.Tensor:
     generator.eval()
     z = torch.as_tensor(z, dtype=torch.float32)
     out = torch.cat([generator(z[i : i + batch_size].to(device)).cpu() for i in range(0, len(z), batch_size)])
+    out = out.contiguous()
     generator.train(was_training)
     return out
 
@@ -231,13 +240,18 @@ def train_dcgan(
         return finished
     prior = get_prior(config.prior)
     torch.manual_seed(config.seed)
-    G = Generator(config.nz, config.nc, config.width, config.resolution).to(device)
-    D = Discriminator(config.nc, config.width, config.resolution).to(device)
+    layout = memory_format(device)  # channels-last while training; the saved model is in the default layout
+    G = Generator(config.nz, config.nc, config.width, config.resolution).to(device, memory_format=layout)
+    D = Discriminator(config.nc, config.width, config.resolution).to(device, memory_format=layout)
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+    scaler = grad_scaler(device, config.precision)  # loss scaling for fp16, a pass-through otherwise
+    parts = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d}
+    if scaler.is_enabled():
+        parts["scaler"] = scaler
     run = Training(
         config,
-        {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d},
+        parts,
         ("loss_d", "loss_g", "d_real", "d_fake"),
         ckpt_path,
         device,
@@ -263,21 +277,26 @@ def train_dcgan(
     for i in run.iterations():
         snapshot(i)
         idx = torch.from_numpy(batch_indices(len(data_u8), bs, config.seed, i))
-        real = to_float(data_u8[idx].to(device))
+        real = to_float(data_u8[idx].to(device)).contiguous(memory_format=layout)
         z = prior.sample(bs, config.nz, seed=iteration_seed(config.seed, i), device=device)
-        fake = G(z)
+        # forward passes under autocast (otlatent.precision); logits, losses and backward passes in float32
+        with autocast(device, config.precision):
+            fake = G(z)
+            out_real = D(real).float()
+            out_fake = D(fake.detach()).float()
         # discriminator step: real -> 1, fake -> 0 (separate batches, as in DCGAN)
         opt_d.zero_grad(set_to_none=True)
-        out_real = D(real)
-        out_fake = D(fake.detach())
         loss_d = loss_fn(out_real, ones) + loss_fn(out_fake, zeros)
-        loss_d.backward()
-        opt_d.step()
+        scaler.scale(loss_d).backward()
+        scaler.step(opt_d)
         # generator step, non-saturating: fake -> 1
         opt_g.zero_grad(set_to_none=True)
-        loss_g = loss_fn(D(fake), ones)
-        loss_g.backward()
-        opt_g.step()
+        with autocast(device, config.precision):
+            out_gen = D(fake).float()
+        loss_g = loss_fn(out_gen, ones)
+        scaler.scale(loss_g).backward()
+        scaler.step(opt_g)
+        scaler.update()
         run.record(
             i,
             show=("loss_d", "loss_g"),
@@ -288,6 +307,7 @@ def train_dcgan(
         )
     snapshot(max(run.end, run.start))
     done, hist = run.finish()
+    G.to(memory_format=torch.contiguous_format)  # as load_generator builds it: the same images either way
     if run.complete:
         calibrate_batchnorm(G, prior, seed=config.seed)
         run.save_model(model_path, {"G": G}, hist, images, device, snapshots=snapshots)

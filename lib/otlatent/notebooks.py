@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     prep.add_argument("--only", nargs="*")
     args = parser.parse_args(argv)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    os.environ.setdefault("OTLATENT_PROGRESS", "0")  # executed notebooks keep results, not bar updates
     if args.command == "reproduce":
         t0 = time.perf_counter()
         timings = reproduce(args.preset, args.only, args.datasets)

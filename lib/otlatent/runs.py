@@ -18,6 +18,7 @@ checkpoint ends with the same weights as an uninterrupted one.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import __version__
+from .precision import check_precision
 from .runtime import check_seed, load_checkpoint, remove_stale_temps, save_checkpoint
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "resume_state",
     "check_finite",
     "Checkpointer",
+    "show_progress",
     "progress_bar",
     "model_meta",
     "batch_indices",
@@ -94,7 +97,8 @@ class ModelConfig(RunConfig):
     """A generative model trained by iterations on images: the fields that every such run shares.
 
     A subclass changes a default by redeclaring the field keyword-only, e.g.
-    ``resolution: int = dataclasses.field(default=45, kw_only=True)``.
+    ``resolution: int = dataclasses.field(default=45, kw_only=True)``. ``precision`` is the format the forward
+    passes compute in (:mod:`otlatent.precision`); a subclass's ``name`` ends with :attr:`precision_suffix`.
     """
 
     resolution: int = 32
@@ -104,8 +108,18 @@ class ModelConfig(RunConfig):
     batch_size: int = 64
     iterations: int = 1000
     lr: float = 2e-4
+    precision: str = "fp32"
 
     positive: ClassVar[tuple[str, ...]] = ("nc", "nz", "width", "batch_size", "iterations")
+
+    def __post_init__(self):
+        check_precision(self.precision)
+        super().__post_init__()
+
+    @property
+    def precision_suffix(self) -> str:
+        """``""`` for fp32, ``"_bf16"`` / ``"_fp16"`` otherwise: the end of a run name (:mod:`otlatent.precision`)."""
+        return "" if self.precision == "fp32" else f"_{self.precision}"
 
 
 def run_paths(config: RunConfig, run_dir: Path | None = None) -> tuple[Path, Path]:
@@ -255,12 +269,32 @@ class Checkpointer:
             self.save(make_state())
 
 
+def show_progress(progress: bool = True) -> bool:
+    """Whether to show progress bars: ``progress``, unless ``$OTLATENT_PROGRESS`` is ``0`` (``make reproduce`` and
+    ``make test`` set it, so that executed notebooks keep results, not hundreds of bar updates).
+    """
+    return bool(progress) and os.environ.get("OTLATENT_PROGRESS", "1") != "0"
+
+
 def progress_bar(name: str, start: int, end: int, total: int, progress: bool, unit: str = "it"):
-    """A tqdm bar over iterations ``start..end`` out of ``total``, named after the run."""
+    """A tqdm bar over iterations ``start..end`` out of ``total``, named after the run; inside a worker of
+    :func:`otlatent.side_by_side.run_side_by_side`, the iterations reported to the calling process's bar instead.
+    """
     from tqdm import tqdm
 
+    from .side_by_side import _ReportingBar, progress_reporter
+
+    queue = progress_reporter()
+    if queue is not None and progress:
+        return _ReportingBar(queue, name, start, end, total, unit)
     return tqdm(
-        range(start, end), initial=start, total=total, disable=not progress, desc=name, unit=unit, mininterval=2.0
+        range(start, end),
+        initial=start,
+        total=total,
+        disable=not show_progress(progress),
+        desc=name,
+        unit=unit,
+        mininterval=2.0,
     )
 
 

@@ -10,8 +10,10 @@ import numpy as np
 
 from . import __version__
 from .config import Preset, check_dataset, data_root, figures_root, get_preset, project_root
+from .precision import describe_precision, pick_precision
 from .reporting import save_table, savefig
 from .runtime import pick_device, seed_everything
+from .side_by_side import describe_workers
 
 __all__ = ["Study", "start"]
 
@@ -32,6 +34,8 @@ class Study:
         A generator seeded with ``seed``.
     device : str
         Where torch computations run.
+    precision : str
+        What the training runs compute in (``fp32``, ``bf16``, ``fp16``: :mod:`otlatent.precision`).
     dataset : str or None
         The dataset this run uses, ``None`` for simulation-only notebooks.
     fig_dir, table_dir : Path
@@ -46,6 +50,7 @@ class Study:
     dataset: str | None
     fig_dir: Path
     table_dir: Path
+    precision: str = "fp32"
     _figures: int = 0
     _tables: int = 0
     claims: list = dataclasses.field(default_factory=list)
@@ -110,6 +115,7 @@ def start(
     seed: int = 0,
     dataset: str | None = None,
     device: str | None = None,
+    precision: str | None = None,
     quiet: bool = False,
     fallback: str | None = None,
 ) -> Study:
@@ -128,6 +134,8 @@ def start(
         simulate their own samples.
     device : str, optional
         Overrides the automatic choice (cuda, then mps, then cpu).
+    precision : str, optional
+        Overrides the automatic choice of :func:`otlatent.precision.pick_precision` (as ``OTLATENT_PRECISION``).
     fallback : str, optional
         The dataset to use instead when ``dataset``'s files are not under the data root (the run says so in
         its first output); without it a missing dataset is an error when the notebook loads it.
@@ -149,6 +157,7 @@ def start(
                 missing, dataset = dataset, fallback
     rng = seed_everything(seed)
     dev = pick_device(device)
+    prec = pick_precision(dev, precision)
     from .plots import set_style
 
     set_style()
@@ -162,6 +171,7 @@ def start(
         dataset=dataset,
         fig_dir=figures_root() / sub,
         table_dir=figures_root() / "tables",
+        precision=prec,
     )
     if not quiet:
         if dataset is None:
@@ -180,4 +190,6 @@ def start(
         print(f"preset:  {cfg.name} ({cfg.description})")
         print(f"         {cfg.summary()}")
         print(f"seed:    {seed} | device: {dev} | figures -> {_short(study.fig_dir)}")
+        print(f"compute: {describe_precision(dev, prec)}")
+        print(f"         {describe_workers()}")
     return study

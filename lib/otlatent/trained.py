@@ -12,10 +12,22 @@ import pandas as pd
 
 from . import data
 from .classifier import ClassifierConfig, TrainedClassifier, split_indices, train_classifier
-from .dcgan import GANConfig, GANRun, train_dcgan
+from .dcgan import GANConfig, GANRun, load_generator, train_dcgan
+from .runs import finished_run
+from .side_by_side import Job, run_side_by_side
 from .vae import VAEConfig, VAERun, train_vae
 
-__all__ = ["iterations_for", "images_for", "dcgan_for", "vae_images_for", "vae_for", "classifier_for"]
+__all__ = [
+    "iterations_for",
+    "images_for",
+    "dcgan_config_for",
+    "dcgan_for",
+    "dcgans_for",
+    "train_job",
+    "vae_images_for",
+    "vae_for",
+    "classifier_for",
+]
 
 
 def iterations_for(n_images: int, preset, epochs: float | None = None, batch: int | None = None) -> int:
@@ -33,15 +45,10 @@ def images_for(study, resolution: int | None = None):
     return data.load(study.dataset, resolution or preset.gan_resolution, n=preset.gan_max_images, seed=study.seed)
 
 
-def dcgan_for(study, prior: str, images=None, progress: bool = True) -> GANRun:
-    """Train (or reload) the DCGAN of a notebook run: ``study``'s dataset, preset and seed, with ``prior``.
-
-    The model lives in ``config.run_dir()``; notebooks 05-06 call this
-    same function and get the trained model back without retraining.
-    """
+def dcgan_config_for(study, prior: str, images) -> GANConfig:
+    """The DCGAN config of a notebook run: ``study``'s dataset, preset, seed and precision, with ``prior``."""
     preset = study.preset
-    images = images if images is not None else images_for(study)
-    config = GANConfig(
+    return GANConfig(
         dataset=study.dataset,
         prior=prior,
         resolution=preset.gan_resolution,
@@ -51,10 +58,58 @@ def dcgan_for(study, prior: str, images=None, progress: bool = True) -> GANRun:
         iterations=iterations_for(len(images), preset),
         seed=study.seed,
         preset=preset.name,
+        precision=study.precision,
     )
+
+
+def dcgan_for(study, prior: str, images=None, progress: bool = True) -> GANRun:
+    """Train (or reload) the DCGAN of a notebook run: ``study``'s dataset, preset and seed, with ``prior``.
+
+    The model lives in ``config.run_dir()``; notebooks 05-06 call this
+    same function and get the trained model back without retraining.
+    """
+    images = images if images is not None else images_for(study)
     return train_dcgan(
-        images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes, progress=progress
+        images,
+        dcgan_config_for(study, prior, images),
+        device=study.device,
+        checkpoint_minutes=study.preset.checkpoint_minutes,
+        progress=progress,
     )
+
+
+def train_job(config, images, run_dir=None, device: str = "cpu", checkpoint_minutes: float = 3.0) -> str:
+    """Train the run of ``config`` (a :class:`GANConfig` or :class:`VAEConfig`) on ``images``; return the path of
+    its finished model. The job a worker of :func:`otlatent.side_by_side.run_side_by_side` runs.
+    """
+    train = train_dcgan if isinstance(config, GANConfig) else train_vae
+    return str(train(images, config, run_dir, device=device, checkpoint_minutes=checkpoint_minutes).path)
+
+
+def dcgans_for(study, priors=("gaussian", "uniform"), images=None, workers: int | None = None) -> dict[str, GANRun]:
+    """The DCGANs of a notebook run, one per prior: reloaded when finished, the others trained side by side
+    (:mod:`otlatent.side_by_side`: one worker process per model where there are spare cores).
+
+    Returns ``{prior: GANRun}`` as :func:`dcgan_for` would, each reloaded from its finished model.
+    """
+    images = images if images is not None else images_for(study)
+    configs = {prior: dcgan_config_for(study, prior, images) for prior in priors}
+    runs, jobs = {}, []
+    for prior, config in configs.items():
+        _, _, finished = finished_run(config, images.images_u8, None, load_generator, study.device)
+        if finished is not None:
+            runs[prior] = finished
+        else:
+            kwargs = {
+                "config": config,
+                "images": images,
+                "device": study.device,
+                "checkpoint_minutes": study.preset.checkpoint_minutes,
+            }
+            jobs.append(Job(prior, train_job, kwargs))
+    for prior, path in run_side_by_side(jobs, workers).items():
+        runs[prior] = load_generator(path, study.device)
+    return {prior: runs[prior] for prior in priors}
 
 
 def vae_images_for(study):
@@ -114,6 +169,7 @@ def vae_for(study, train_images=None, progress: bool = True) -> VAERun:
         learn_sigma=True,
         seed=study.seed,
         preset=preset.name,
+        precision=study.precision,
     )
     return train_vae(
         train_images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes, progress=progress

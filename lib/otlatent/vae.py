@@ -53,6 +53,7 @@ import torch
 from torch import nn
 
 from .data import to_float
+from .precision import autocast, grad_scaler, memory_format
 from .runs import ModelConfig, Training, batch_indices, check_finite, finished_run, iteration_seed
 from .runtime import load_checkpoint
 
@@ -167,11 +168,11 @@ class VAE(nn.Module):
         plus ``mu``, ``logvar``, ``z`` and ``mean`` (the decoded image).  ``eps`` is the standard normal noise
         of the reparameterisation :math:`z = \mu + e^{\text{logvar}/2} \epsilon` (drawn when omitted).
         """
-        mu, logvar = self.encode(x)
+        mu, logvar = (t.float() for t in self.encode(x))  # the ELBO's terms in float32 under autocast too
         if eps is None:
             eps = torch.randn_like(mu)
         z = mu + torch.exp(0.5 * logvar) * eps
-        mean = self.decode(z)
+        mean = self.decode(z).float()
         recon = gaussian_log_likelihood(x, mean, self.log_sigma)
         kl = kl_to_standard_normal(mu, logvar)
         return {"elbo": recon - kl, "recon": recon, "kl": kl, "mu": mu, "logvar": logvar, "z": z, "mean": mean}
@@ -214,7 +215,10 @@ class VAEConfig(ModelConfig):
     @property
     def name(self) -> str:
         scale = "learnedsigma" if self.learn_sigma else f"sigma{self.sigma:g}"
-        return f"vae_{self.dataset}_{self.resolution}px_nz{self.nz}_{scale}_{self.preset}_seed{self.seed}"
+        return (
+            f"vae_{self.dataset}_{self.resolution}px_nz{self.nz}_{scale}_{self.preset}_seed{self.seed}"
+            f"{self.precision_suffix}"
+        )
 
     def build(self) -> VAE:
         return VAE(self.resolution, self.nc, self.nz, self.width, self.sigma, self.learn_sigma)
@@ -319,11 +323,16 @@ def train_vae(
     if finished is not None:
         return finished
     torch.manual_seed(config.seed)
-    model = config.build().to(device)
+    layout = memory_format(device)  # channels-last while training; the saved model is in the default layout
+    model = config.build().to(device, memory_format=layout)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scaler = grad_scaler(device, config.precision)  # loss scaling for fp16, a pass-through otherwise
+    parts = {"model": model, "opt": opt}
+    if scaler.is_enabled():
+        parts["scaler"] = scaler
     run = Training(
         config,
-        {"model": model, "opt": opt},
+        parts,
         ("elbo", "recon", "kl", "sigma"),
         ckpt_path,
         device,
@@ -337,18 +346,20 @@ def train_vae(
     model.train()
     for i in run.iterations():
         idx = torch.from_numpy(batch_indices(len(data_u8), bs, config.seed, i))
-        x = to_float(data_u8[idx].to(device))
+        x = to_float(data_u8[idx].to(device)).contiguous(memory_format=layout)
         gen = torch.Generator().manual_seed(iteration_seed(config.seed, i))
         eps = torch.randn(bs, config.nz, generator=gen).to(device)
         opt.zero_grad(set_to_none=True)
-        loss, out = negative_elbo(model, x, eps)
+        with autocast(device, config.precision):  # otlatent.precision; the loss terms are float32
+            loss, out = negative_elbo(model, x, eps)
         elbo, recon, kl = -loss.item(), out["recon"].mean().item(), out["kl"].mean().item()
         check_finite(config, i, ckpt_path, elbo=elbo, recon=recon, kl=kl)  # before the step: weights stay finite
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
         run.record(i, show=("elbo", "kl"), elbo=elbo, recon=recon, kl=kl, sigma=model.sigma)
     done, hist = run.finish()
-    model.eval()
+    model.to(memory_format=torch.contiguous_format).eval()  # as load_vae builds it
     if run.complete:
         run.save_model(model_path, {"model": model}, hist, images, device, meta={"sigma_final": model.sigma})
     return VAERun(config, model, hist, done, run.seconds, model_path, opt)
