@@ -172,6 +172,121 @@ def test_uniform_with_other_bounds():
     np.testing.assert_allclose(law.transport(y), (w * (2 - np.abs(w)) + 1) / 2, atol=1e-14)
 
 
+# ---------------------------------------------------------------------------------------------- uniform: fused kernel
+# at most 4 compiled variants (degree, pieces, dtype) in these tests: (2, 1, f32), (4, 2, f32), (4, 2, f64), (3, 3, f32)
+FUSED_CASES = [
+    (U, (0.5, 0.5), torch.float32),
+    (U, (0.25,) * 4, torch.float32),
+    (U, (0.25,) * 4, torch.float64),
+    (Uniform(0.0, 1.0), (1.0, 0.5, -0.25), torch.float32),
+]
+
+
+def _probe(law, n=20001):
+    """y on a grid over 1.2 x the support, the breakpoints, the end points +-A, 0, +-inf and NaN (last 6)."""
+    big_a = law.A
+    w = np.concatenate([np.linspace(-1.2 * big_a, 1.2 * big_a, n), law._inner, -law._inner])
+    w = np.concatenate([w, [-big_a, big_a, 0.0, -np.inf, np.inf, np.nan]])
+    return law.shift + law.h * w
+
+
+def _fused_or_skip(law, y):
+    from otlatent.matching import uniform
+
+    if not uniform.fused_available():
+        pytest.skip("the fused kernel is switched off or does not compile here")
+    try:
+        return law._transport_fused(y)
+    except Exception as err:  # e.g. no C++ compiler
+        pytest.skip(f"torch.compile is unavailable: {type(err).__name__}")
+
+
+@pytest.mark.parametrize(("prior", "coeffs", "dtype"), FUSED_CASES, ids=lambda v: repr(v).replace(" ", ""))
+def test_fused_and_eager_uniform_maps_against_the_exact_cdf(prior, coeffs, dtype):
+    """Both kernels against 2 F - 1 (float64 NumPy CDF; scipy's Irwin-Hall for equal weights) and each other."""
+    law = matching.sum_law(prior, coeffs)
+    y64 = _probe(law)
+    y = torch.as_tensor(y64, dtype=dtype)
+    eager = law._transport_eager(y)
+    fused = _fused_or_skip(law, y)
+    assert fused.dtype == eager.dtype == dtype and fused.shape == eager.shape == y.shape
+    m, h = prior.centre, prior.half_width
+    exact = m + h * (2 * law.cdf(y.double().numpy()) - 1)  # at the rounded inputs
+    exact[-1] = np.nan
+    eps = torch.finfo(dtype).eps
+    for got in (eager, fused):
+        np.testing.assert_allclose(got.double().numpy(), exact, rtol=0, atol=8 * eps, equal_nan=True)
+    torch.testing.assert_close(fused, eager, rtol=0, atol=4 * eps, equal_nan=True)
+    # exact end points: T(+-A) = T(+-inf) = the prior's bounds; T(0) is the centre to rounding (1 + q(0), q(0) ~ -1)
+    lo, hi = prior.low, prior.high
+    for got in (eager, fused):
+        assert got[-6].item() == lo and got[-5].item() == hi and abs(got[-4].item() - m) <= 2 * eps
+        assert got[-3].item() == lo and got[-2].item() == hi and math.isnan(got[-1].item())
+    # monotone (on the sorted grid) and symmetric about the centre
+    order = torch.argsort(y[:-1], stable=True)
+    assert bool((torch.diff(fused[:-1][order]) >= 0).all()), "the fused map is monotone"
+    if all(c > 0 for c in coeffs) and len(set(coeffs)) == 1:  # equal weights: the Irwin-Hall law
+        n = len(coeffs)
+        w = (y64[:-1] - law.shift) / law.h
+        ih = 2 * st.irwinhall(n).cdf((w / coeffs[0] + n) / 2) - 1
+        np.testing.assert_allclose(fused[:-1].double().numpy(), m + h * ih, rtol=0, atol=8 * eps)
+    if coeffs == (0.5, 0.5):  # the midpoint map T(y) = y (2 - |y|)
+        yc = y[:-3].clamp(-1, 1).double()
+        np.testing.assert_allclose(fused[:-3].double(), yc * (2 - yc.abs()), rtol=0, atol=1e-6)
+
+
+def test_fused_uniform_map_keeps_kind_shape_and_dtype():
+    """NumPy and non-contiguous torch inputs, a half-precision one: the fused kernel returns what the eager one does."""
+    law = matching.sum_law(U, (0.25,) * 4)
+    gen = torch.Generator().manual_seed(3)
+    y = (torch.rand(64, 50, generator=gen) * 2 - 1).t()  # non-contiguous
+    fused = _fused_or_skip(law, y)
+    assert fused.shape == (50, 64) and torch.equal(fused, law._transport_eager(y))
+    y_np = y.numpy()
+    out = law._transport_fused(y_np)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32 and np.array_equal(out, fused.numpy())
+    half = law._transport_fused(y.half())
+    assert half.dtype == torch.float16 and torch.equal(half, law._transport_eager(y.half()))
+
+
+def test_large_inputs_take_the_fused_path_unless_switched_off(monkeypatch):
+    from otlatent.matching import uniform
+
+    law = matching.sum_law(U, (0.25,) * 4)
+    y = torch.linspace(-1, 1, 4097)
+    expected = _fused_or_skip(law, y)
+    assert law._fused_ok(torch.float32)  # compiled and checked against the eager kernel, before the stand-in below
+    monkeypatch.setattr(uniform, "FUSED_MIN", 1000)
+    calls = []
+    monkeypatch.setattr(law, "_transport_fused", lambda v: calls.append(1) or expected)
+    assert law.transport(y) is expected and calls == [1]
+    assert law.transport(y[:999]).shape == (999,) and calls == [1]  # small: eager
+    monkeypatch.setenv("OTLATENT_COMPILE", "0")
+    assert not uniform.fused_available()
+    assert torch.equal(law.transport(y), law._transport_eager(y)) and calls == [1]
+
+
+def test_uniform_map_falls_back_to_eager_when_compiling_fails(monkeypatch):
+    """No C++ compiler, an unsupported platform: one warning, then the eager kernel, with the same exact results."""
+    from otlatent.matching import uniform
+
+    def broken():
+        raise RuntimeError("no working C++ compiler found")
+
+    monkeypatch.setattr(uniform, "_FUSED", {"fn": None, "variants": {}, "failed": False})
+    monkeypatch.setattr(uniform, "_compiled", broken)
+    monkeypatch.setattr(uniform, "FUSED_MIN", 1000)
+    law = uniform.UniformSumLaw(U, (0.5, 0.5))
+    y = torch.linspace(-1, 1, 4001)
+    with pytest.warns(RuntimeWarning, match="does not compile"):
+        out = law.transport(y)
+    assert uniform._FUSED["failed"] and not uniform.fused_available()
+    assert torch.equal(out, law._transport_eager(y)) and out[0].item() == -1 and out[-1].item() == 1
+    np.testing.assert_allclose(out.double(), y.double() * (2 - y.double().abs()), rtol=0, atol=1e-6)
+    law.transport(y)  # no second attempt (and no second warning: pytest would not fail on it, so count calls)
+    assert uniform._FUSED["failed"]
+
+
 # ---------------------------------------------------------------------------------------------- gaussian
 @settings(max_examples=30, deadline=None)
 @given(hs.lists(hs.floats(-3, 3).filter(lambda v: abs(v) > 1e-6), min_size=1, max_size=6))

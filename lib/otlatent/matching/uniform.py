@@ -10,21 +10,45 @@ rational arithmetic**, expanded about the end of their interval nearest the tail
 float64, so there is no inclusion-exclusion cancellation at evaluation time. Evaluation uses the odd symmetry
 F(-w) = 1 - F(w): one table of pieces on [0, A] (A = sum a_i), a ``bucketize`` and a Horner scheme, in chunks,
 in torch. The map is T(y) = 2 F_Y(y) - 1 on [-1, 1]; at the midpoint T(y) = y (2 - |y|).
+
+Two evaluations of the same table give the same numbers (up to float rounding of the Horner steps):
+
+- the eager kernel, over cache-sized chunks (:func:`~otlatent.matching.laws.map_chunks`), about 25 torch ops
+  per chunk for the 4-point map;
+- a fused kernel for large CPU inputs (at least :data:`FUSED_MIN` elements and at most :data:`FUSED_MAX_PIECES`
+  pieces): the same formula, with the piece's coefficients selected by comparisons against the breakpoints,
+  compiled by ``torch.compile`` (inductor, a C++ compiler) into one loop that reads y once and writes T once.
+  It is used only where it compiles and, on its first use for a (degree, pieces, dtype), reproduces the eager
+  kernel on a probe that includes the end points +-A; otherwise, or with the environment variable
+  ``OTLATENT_COMPILE=0``, the eager kernel runs. The first compilation takes seconds.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from fractions import Fraction
 from math import comb, factorial
 
 import numpy as np
 
-from ..backend import as_float, device_of, torch_dtype, via_numpy64
+from ..backend import as_float, device_of, is_torch, torch_dtype, via_numpy64
 from ..priors import Uniform
 from .laws import STEP_MAX, SumLaw, map_chunks
 
-__all__ = ["UniformSumLaw", "box_sum_cost"]
+__all__ = ["UniformSumLaw", "box_sum_cost", "fused_available", "FUSED_MIN", "FUSED_MAX_PIECES"]
+
+#: CPU inputs with at least this many elements use the fused (compiled) kernel where it is available: below it
+#: the eager kernel's time is small beside a first compilation.
+FUSED_MIN = 1 << 22
+#: The fused kernel selects coefficients by one comparison per breakpoint (unrolled): up to this many pieces.
+FUSED_MAX_PIECES = 16
+#: Compiled variants, one per (degree, pieces, dtype), kept below torch._dynamo's recompile limit (8).
+FUSED_MAX_VARIANTS = 6
+
+# the compiled function (built on first use), the variants checked (key -> usable), and whether compiling failed
+_FUSED: dict = {"fn": None, "variants": {}, "failed": False}
 
 
 def _box_sum_pieces(a: list[Fraction]) -> tuple[list[Fraction], list[list[Fraction]]]:
@@ -79,6 +103,54 @@ def box_sum_cost(a: list[float]) -> int:
         if len(sums) > 4096:
             return 1 << 40
     return len(sums) ** 2 * (len(a) + 1) // 2
+
+
+def fused_available() -> bool:
+    """Whether the fused kernel may be tried: not switched off (``OTLATENT_COMPILE=0``) and not failed to compile."""
+    flag = os.environ.get("OTLATENT_COMPILE", "1").strip().lower()
+    return flag not in ("0", "false", "no", "off") and not _FUSED["failed"]
+
+
+def _fused_body(y, table, inner, params):
+    r"""The whole map in one expression, for ``torch.compile`` (also runs eagerly, on whole arrays).
+
+    With ``params = (shift, 1/h, h, m, lo, hi, A)``, w = (y - shift) / h, x = min(|w|, A) and
+    the piece k = #{breakpoints b < x} (``table[:, k]`` = centre x_k then q_{k,0..n}):
+
+    .. math:: T(y) = \mathrm{clip}(m + h\,\mathrm{sign}(w)\,(1 + q_k(x - x_k)), lo, hi),
+              \quad q_k(\xi) = \sum_j q_{k,j} \xi^j \text{ by Horner.}
+
+    The coefficients are selected by ``where`` on the comparisons, so they are the table's exactly.
+    """
+    import torch
+
+    deg = table.shape[0] - 2
+    v = y.to(table.dtype)
+    w = (v - params[0]) * params[1]
+    x = torch.abs(w).clamp(max=params[6])
+    above = [x > inner[k] for k in range(inner.shape[0])]
+
+    def coef(j):
+        c = table[j, 0]
+        for k, a in enumerate(above):
+            c = torch.where(a, table[j, k + 1], c)
+        return c
+
+    xc = x - coef(0)
+    acc = coef(deg + 1)
+    for j in range(deg, 0, -1):
+        acc = acc * xc + coef(j)
+    t = torch.copysign(acc + 1.0, w)
+    return torch.clamp(t * params[2] + params[3], params[4], params[5]).to(y.dtype)
+
+
+def _compiled():
+    """``torch.compile(_fused_body)`` (dynamic shapes: one compilation serves every length), built once."""
+    import torch
+
+    if _FUSED["fn"] is None:
+        _FUSED["fn"] = torch.compile(_fused_body, dynamic=True, fullgraph=True)
+    return _FUSED["fn"]
 
 
 class UniformSumLaw(SumLaw):
@@ -193,7 +265,34 @@ class UniformSumLaw(SumLaw):
         self._kernels[key] = kernel
         return kernel
 
-    def transport(self, y):
+    def _tables(self, device, dtype):
+        """The fused kernel's tensors (table, breakpoints, parameters), cached per device and dtype."""
+        import torch
+
+        key = ("fused", str(device), dtype)
+        if key not in self._kernels:
+            p = self.prior
+            params = [self.shift, 1.0 / self.h, self.h, p.centre, p.low, p.high, self.A]
+            self._kernels[key] = tuple(
+                torch.as_tensor(a, dtype=dtype, device=device).contiguous() for a in (self._q.T, self._inner, params)
+            )
+        return self._kernels[key]
+
+    def _transport_fused(self, y):
+        """T(y) by the compiled fused kernel (raises if it does not compile); any size, CPU or device."""
+        import torch
+
+        y = as_float(y)
+        is_np = not is_torch(y)
+        t = torch.from_numpy(np.ascontiguousarray(y)) if is_np else y
+        work = torch.promote_types(t.dtype, torch.float32)
+        table, inner, params = self._tables(t.device, work)
+        with torch.no_grad():
+            out = _compiled()(t.reshape(-1), table, inner, params).reshape(t.shape)
+        return out.numpy() if is_np else out
+
+    def _transport_eager(self, y):
+        """T(y) by the eager kernel over cache-sized chunks."""
         import torch
 
         y = as_float(y)
@@ -209,3 +308,67 @@ class UniformSumLaw(SumLaw):
             torch.clamp(w.mul_(h).add_(m), lo, hi, out=out)
 
         return map_chunks(y, affine, work)
+
+    def _fused_ok(self, work) -> bool:
+        """Whether the fused kernel compiles for this law's shape of table and reproduces the eager one.
+
+        Checked once per (degree, pieces, dtype) on a probe of w in [-1.5 A, 1.5 A] with the breakpoints
+        and the end points: the end points must map exactly as in the eager kernel, the rest within 8 ulp.
+        A compilation error switches the fused kernel off for the process (with a warning).
+        """
+        import torch
+
+        key = (self.degree, len(self.breaks) - 1, work)
+        variants = _FUSED["variants"]
+        if key in variants:
+            return variants[key]
+        if len(variants) >= FUSED_MAX_VARIANTS:
+            return False
+        big_a = self.A
+        w = np.concatenate(
+            [np.linspace(-1.5 * big_a, 1.5 * big_a, 4099), self._inner, -self._inner, [-big_a, big_a, 0.0]]
+        )
+        y = torch.as_tensor(self.shift + self.h * w, dtype=work)
+        try:
+            got = self._transport_fused(y)
+        except Exception as err:  # no C++ compiler, an unsupported platform or Python, an inductor bug, ...
+            _FUSED["failed"] = True
+            warnings.warn(
+                f"otlatent: the fused uniform map does not compile ({type(err).__name__}: {str(err)[:200]}); "
+                "using the eager kernel (set OTLATENT_COMPILE=0 to skip the attempt)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return False
+        ref = self._transport_eager(y)
+        scale = max(1.0, abs(self.prior.low), abs(self.prior.high))
+        tol = 8 * torch.finfo(work).eps * scale
+        ok = bool(torch.equal(got[-3:-1], ref[-3:-1])) and float((got - ref).abs().max()) <= tol
+        if not ok:
+            warnings.warn(
+                f"otlatent: the fused uniform map differs from the eager kernel for {key}; using the eager kernel",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        variants[key] = ok
+        return ok
+
+    def transport(self, y):
+        r"""T(y) = F_Z^{-1}(F_Y(y)) = m + h (2 F_W(w) - 1), w = (y - shift) / h, as the same kind, dtype and shape.
+
+        On the CPU, inputs of at least :data:`FUSED_MIN` elements use the fused kernel where it is available
+        (:func:`fused_available`, :meth:`_fused_ok`); everything else the eager one (see the module docstring).
+        """
+        import torch
+
+        y = as_float(y)
+        n = y.numel() if is_torch(y) else y.size
+        if (
+            n >= FUSED_MIN
+            and str(device_of(y)) == "cpu"
+            and len(self.breaks) - 1 <= FUSED_MAX_PIECES
+            and fused_available()
+            and self._fused_ok(torch.promote_types(torch_dtype(y), torch.float32))
+        ):
+            return self._transport_fused(y)
+        return self._transport_eager(y)
