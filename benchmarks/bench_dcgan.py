@@ -1,23 +1,33 @@
-"""DCGAN training throughput: otlatent.dcgan.train_dcgan vs the plain pytorch/examples recipe, in one run.
+"""DCGAN training throughput: otlatent's training with its defaults vs the pytorch/examples fp32 loop, in one run.
 
-The reference is the loop of pytorch/examples ``dcgan/main.py`` (a shuffled
-``DataLoader``, ``torch.randn`` noise, ``nn.BCELoss`` on a sigmoid output, separate
-real and fake discriminator batches) around the same architecture and batch size.
-Both are timed over the same number of iterations after a warm-up, alternating
-repeats so that machine noise hits both alike.  The fraction of the CPU's fp32
-peak uses FLOPs counted by ``torch.utils.flop_counter`` and a peak of
-cores x clock x FLOPs/cycle (AVX-512: 64, AVX2+FMA: 32, else 8).
+The reference is the loop of pytorch/examples ``dcgan/main.py`` (a shuffled ``DataLoader``, ``torch.randn``
+noise, ``nn.BCELoss`` on a sigmoid output, separate real and fake discriminator batches, float32, NCHW, torch's
+default threads) around the same architecture and batch size. Ours is ``train_dcgan`` with the study's defaults
+(:mod:`otlatent.precision`: bf16 autocast on CPUs with native bfloat16, else fp32; channels-last), timed
 
-    python benchmarks/bench_dcgan.py [--resolution 32] [--width 32] [--batch 64] [--iters 20] [--repeats 3]
+- alone, on torch's default threads (one model, as in notebook 07's single VAE);
+- two models side by side (:mod:`otlatent.side_by_side`), as notebook 04 trains its two priors: the images/s of
+  both together against the reference training them one after another.
+
+Both at 32 px / width 32 (the cpu preset) and 64 px / width 64 (the paper's), timed over the same iterations after
+a warm-up, repeats alternated so that machine noise hits both alike; best of the repeats. Rows for a forced
+precision show what the automatic choice avoids. ``--quality`` adds the FID (in the study's own feature space: the
+small CNN of :mod:`otlatent.classifier`, trained here on the synthetic set) of 2,000 samples of short bf16 and fp32
+runs of one seed against 2,000 held-out images, beside an fp32 run of another seed (the run-to-run spread).
+
+The last line is ``ratio dcgan-32px speed vs pytorch/examples: <x>`` (two models side by side at 32 px, images/s
+over the reference's; higher is better).
+
+    python benchmarks/bench_dcgan.py [--iters 30] [--repeats 2] [--sizes 32x32 64x64] [--quality]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,7 +36,10 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from otlatent import data
-from otlatent.dcgan import Discriminator, GANConfig, Generator, train_dcgan
+from otlatent.dcgan import Discriminator, GANConfig, Generator, load_generator, train_dcgan
+from otlatent.precision import cpu_has_bf16, pick_precision
+from otlatent.side_by_side import Job, run_side_by_side, usable_cores, worker_count
+from otlatent.trained import train_job
 
 
 def cpu_peak_gflops(threads: int) -> tuple[float, str]:
@@ -79,26 +92,48 @@ def reference_loop(images_u8: np.ndarray, res: int, width: int, batch: int, iter
                 return time.perf_counter() - t0
 
 
-def ours(images: data.ImageSet, res: int, width: int, batch: int, iters: int, nc: int) -> float:
-    """Seconds of train_dcgan's own loop for ``iters`` iterations (its ``seconds`` record, set-up excluded as
-    for the reference)."""
+def _config(res, width, batch, iters, prior="gaussian", precision=None, seed=0):
+    return GANConfig(
+        dataset="synthetic",
+        prior=prior,
+        resolution=res,
+        nc=3,
+        width=width,
+        batch_size=batch,
+        iterations=iters,
+        preset="bench",
+        seed=seed,
+        precision=precision or pick_precision("cpu"),
+    )
+
+
+def ours(images, res, width, batch, iters, precision=None) -> float:
+    """Seconds of train_dcgan's own loop for ``iters`` iterations (its ``seconds`` record after a 2-iteration
+    warm-up that is resumed from its checkpoint; no sample-grid snapshots)."""
     tmp = tempfile.mkdtemp()
     try:
-        cfg = GANConfig(
-            dataset="synthetic",
-            prior="gaussian",
-            resolution=res,
-            nc=nc,
-            width=width,
-            batch_size=batch,
-            iterations=iters + 2,
-            preset="bench",
-        )
-        # warm-up, then resume from its checkpoint; no sample-grid snapshots (a fixed cost of one 64-image
-        # forward pass each, independent of the number of iterations)
+        cfg = _config(res, width, batch, iters + 2, precision=precision)
         warm = train_dcgan(images, cfg, tmp, stop_after=2, progress=False, n_snapshots=0)
         run = train_dcgan(images, cfg, tmp, progress=False, n_snapshots=0)
         return run.seconds - warm.seconds
+    finally:
+        shutil.rmtree(tmp)
+
+
+def ours_side_by_side(images, res, width, batch, iters) -> tuple[float, float]:
+    """Two models (Gaussian and uniform prior) trained side by side: (loop seconds of the slower, wall seconds
+    including the workers' start-up)."""
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        jobs = [
+            Job(p, train_job, {"config": _config(res, width, batch, iters, p), "images": images, "run_dir": tmp / p})
+            for p in ("gaussian", "uniform")
+        ]
+        t0 = time.perf_counter()
+        paths = run_side_by_side(jobs, progress=False)
+        wall = time.perf_counter() - t0
+        loop = max(load_generator(path).seconds for path in paths.values())
+        return loop, wall
     finally:
         shutil.rmtree(tmp)
 
@@ -114,34 +149,106 @@ def flops_per_iteration(res: int, width: int, batch: int, nc: int) -> float:
     return float(counter.get_total_flops())
 
 
+def quality(iters: int) -> None:
+    """FID of short bf16 / fp32 runs of one seed and an fp32 run of another seed, in the classifier's features."""
+    from otlatent.classifier import ClassifierConfig, train_classifier
+    from otlatent.metrics import frechet_distance
+
+    train = data.make_synthetic(8192, 32, seed=0)
+    held_out = data.make_synthetic(4000, 32, seed=1)
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        clf_cfg = ClassifierConfig(dataset="synthetic", width=16, epochs=4, n_train=3000, n_test=1000, preset="bench")
+        clf = train_classifier(held_out.images_u8, held_out.labels, clf_cfg, tmp / "clf", progress=False)
+        real = clf.features(held_out.images_u8[2000:])["pool"]
+        runs = {"fp32 seed 0": ("fp32", 0), "bf16 seed 0": ("bf16", 0), "fp32 seed 1": ("fp32", 1)}
+        jobs = [
+            Job(
+                name,
+                train_job,
+                {
+                    "config": _config(32, 32, 64, iters, precision=p, seed=s),
+                    "images": train,
+                    "run_dir": tmp / name.replace(" ", "_"),
+                },
+            )
+            for name, (p, s) in runs.items()
+        ]
+        fids = {}
+        for name, path in run_side_by_side(jobs, progress=False).items():
+            run = load_generator(path)
+            z = run.prior.sample(2000, 100, seed=123)
+            samples = ((run.generate(z) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+            fids[name] = frechet_distance(clf.features(samples)["pool"], real)
+        print(
+            f"\nquality after {iters} iterations (32 px, width 32, batch 64), FID of 2,000 samples to 2,000 "
+            f"held-out images in the classifier's pool features (test accuracy {clf.test_accuracy:.3f}):"
+        )
+        for name, fid in fids.items():
+            print(f"  {name:<12s} FID {fid:8.3f}")
+        spread = abs(fids["fp32 seed 1"] - fids["fp32 seed 0"])
+        shift = abs(fids["bf16 seed 0"] - fids["fp32 seed 0"])
+        print(
+            f"  |bf16 - fp32| same seed: {shift:.3f}; |seed 1 - seed 0| in fp32: {spread:.3f} -> bf16 "
+            f"{'within' if shift <= spread else 'OUTSIDE'} the run-to-run spread"
+        )
+    finally:
+        shutil.rmtree(tmp)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--resolution", type=int, default=32)
-    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--sizes", nargs="*", default=["32x32", "64x64"], help="resolution x width")
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--iters", type=int, default=40)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--iters", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--quality", action="store_true", help="also the FID of short bf16 and fp32 runs")
+    parser.add_argument("--quality-iters", type=int, default=400)
     args = parser.parse_args()
-    threads = torch.get_num_threads()
-    images = data.make_synthetic(max(2048, args.batch * (args.iters + 4)), args.resolution, seed=0)
-    nc = 3
-    t_ref, t_ours = [], []
-    for _ in range(args.repeats):
-        t_ref.append(reference_loop(images.images_u8, args.resolution, args.width, args.batch, args.iters, nc))
-        t_ours.append(ours(images, args.resolution, args.width, args.batch, args.iters, nc))
-    flops = flops_per_iteration(args.resolution, args.width, args.batch, nc)
-    peak, peak_text = cpu_peak_gflops(threads)
+    threads, cores = torch.get_num_threads(), usable_cores()
+    auto = pick_precision("cpu")
     print(
-        f"DCGAN {args.resolution}px, width {args.width}, batch {args.batch}, {args.iters} iterations x "
-        f"{args.repeats} repeats (best of), torch {torch.__version__}, {threads} threads, {os.cpu_count()} CPUs"
+        f"torch {torch.__version__}, {threads} threads by default, {cores} usable cores, side by side: "
+        f"{worker_count(2)} workers; native bf16 on this CPU: {cpu_has_bf16()}; automatic precision: {auto}"
     )
-    print(f"FLOPs per iteration: {flops / 1e9:.2f} GFLOP; fp32 peak {peak:.0f} GFLOP/s = {peak_text}")
-    print(f"{'loop':<28s}{'best s':>9s}{'images/s':>10s}{'GFLOP/s':>9s}{'% peak':>8s}")
-    for name, times in (("pytorch/examples reference", t_ref), ("otlatent.train_dcgan", t_ours)):
-        best = min(times)
-        rate = flops * args.iters / best / 1e9
-        print(f"{name:<28s}{best:9.2f}{args.batch * args.iters / best:10.1f}{rate:9.1f}{100 * rate / peak:8.1f}")
-    print(f"ours / reference time: {min(t_ours) / min(t_ref):.3f} (below 1 = ours faster)")
+    headline = None
+    for size in args.sizes:
+        res, width = (int(v) for v in size.split("x"))
+        images = data.make_synthetic(max(2048, args.batch * (args.iters + 4)), res, seed=0)
+        forced = "bf16" if auto == "fp32" else "fp32"
+        t = {"ref": [], "ours": [], "forced": [], "pair": [], "pair_wall": []}
+        for _ in range(args.repeats):
+            t["ref"].append(reference_loop(images.images_u8, res, width, args.batch, args.iters, 3))
+            t["ours"].append(ours(images, res, width, args.batch, args.iters))
+            t["forced"].append(ours(images, res, width, args.batch, args.iters, precision=forced))
+            loop, wall = ours_side_by_side(images, res, width, args.batch, args.iters)
+            t["pair"].append(loop / 2)  # two models' images in `loop` seconds
+            t["pair_wall"].append(wall / 2)
+        flops = flops_per_iteration(res, width, args.batch, 3)
+        peak, peak_text = cpu_peak_gflops(cores)
+        print(
+            f"\nDCGAN {res}px, width {width}, batch {args.batch}, {args.iters} iterations x {args.repeats} repeats "
+            f"(best of); {flops / 1e9:.2f} GFLOP per iteration; fp32 peak {peak:.0f} GFLOP/s = {peak_text}"
+        )
+        print(f"{'loop':<52s}{'images/s':>10s}{'x ref':>8s}{'% peak':>8s}")
+        ref_rate = args.batch * args.iters / min(t["ref"])
+        rows = (
+            ("pytorch/examples reference (fp32, NCHW, default threads)", t["ref"]),
+            (f"otlatent, one model ({auto}, channels-last)", t["ours"]),
+            (f"otlatent, one model, forced {forced}", t["forced"]),
+            (f"otlatent, two models side by side ({auto}), loop", t["pair"]),
+            ("otlatent, two models side by side, incl. worker start", t["pair_wall"]),
+        )
+        for name, times in rows:
+            rate = args.batch * args.iters / min(times)
+            gflops = flops * rate / args.batch / 1e9
+            print(f"{name:<52s}{rate:10.1f}{rate / ref_rate:8.2f}{100 * gflops / peak:8.1f}")
+        if res == 32:
+            headline = args.batch * args.iters / min(t["pair"]) / ref_rate
+    if args.quality:
+        quality(args.quality_iters)
+    if headline is not None:
+        print(f"\nratio dcgan-32px speed vs pytorch/examples: {headline:.2f}")
 
 
 if __name__ == "__main__":
