@@ -53,7 +53,12 @@ def dcgan_for(study, prior: str, images=None, progress: bool = True) -> GANRun:
         preset=preset.name,
     )
     return train_dcgan(
-        images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes, progress=progress
+        images,
+        config,
+        device=study.device,
+        checkpoint_minutes=preset.checkpoint_minutes,
+        progress=progress,
+        calibration=preset.gan_calibration,
     )
 
 
