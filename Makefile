@@ -11,11 +11,12 @@ NB ?=
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup reproduce test test-lib test-notebooks lint format data models-pack models-unpack lab bench clean help
+.PHONY: setup reproduce dry-run test test-lib test-notebooks test-dry-run lint format data models-pack models-unpack lab bench clean help
 
 help:
 	@echo "make reproduce [PRESET=smoke|cpu|paper] [NB='01 03']  run the notebooks with papermill"
-	@echo "make test                                         pytest + nbval over every notebook (smoke preset)"
+	@echo "make dry-run                                      every notebook at the paper preset's sizes, a few iterations"
+	@echo "make test                                         pytest + nbval over every notebook (smoke, then paper-dry)"
 	@echo "make lint                                         ruff check + ruff format --check (make format fixes)"
 	@echo "make data [ARCHIVES=dir]                          download datasets / unpack local archives"
 	@echo "make models-pack [PRESET=cpu] [ARCHIVE=file]      the preset's trained models in one checksummed archive"
@@ -35,7 +36,12 @@ setup: $(VENV)/.installed
 reproduce: setup
 	OTLATENT_FIGURES="$(abspath $(FIGURES))" $(PY) -m otlatent.notebooks reproduce --preset $(PRESET) $(if $(NB),--only $(NB))
 
-test: test-lib test-notebooks
+# The paper preset's dry run (otlatent.config.dry_run): its architectures, resolutions and batch sizes, a handful of
+# iterations and samples, on every dataset present, into build/paper-dry/ (figures under build/paper-dry/figures).
+dry-run:
+	$(MAKE) reproduce PRESET=paper-dry
+
+test: test-lib test-notebooks test-dry-run
 
 # Library tests in one worker process per core, one torch thread each (conftest.py pins the threads), so that a
 # loaded machine is never oversubscribed.
@@ -45,6 +51,11 @@ test-lib: setup
 test-notebooks: setup
 	OTLATENT_FIGURES="$(abspath build/ci/figures)" $(PY) -m otlatent.notebooks prepare --preset smoke --out build/ci $(if $(NB),--only $(NB))
 	OTLATENT_PROGRESS=0 OTLATENT_FIGURES="$(abspath build/ci/figures)" $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 build/ci
+
+# CI's dry run of the paper preset: every notebook, on its default dataset, executed by nbval as test-notebooks does.
+test-dry-run: setup
+	OTLATENT_FIGURES="$(abspath build/ci-dry/figures)" $(PY) -m otlatent.notebooks prepare --preset paper-dry --out build/ci-dry $(if $(NB),--only $(NB))
+	OTLATENT_FIGURES="$(abspath build/ci-dry/figures)" $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 build/ci-dry
 
 lint: setup
 	$(VENV)/bin/ruff check .

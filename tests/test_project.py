@@ -102,7 +102,7 @@ def test_committed_notebook_has_outputs_and_no_errors(source):
 
 
 def test_presets_are_complete_and_ordered():
-    assert set(config.PRESETS) == {"smoke", "cpu", "paper"}
+    assert set(config.PRESETS) == {"smoke", "cpu", "paper", "paper-dry"}
     for name, preset in config.PRESETS.items():
         assert preset.name == name
     smoke, cpu = config.PRESETS["smoke"], config.PRESETS["cpu"]

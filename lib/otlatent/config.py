@@ -11,6 +11,11 @@ names the preset.  Three presets exist:
     The committed notebooks and figures come from this preset.
 ``paper``
     The paper's scale, meant for a GPU.
+``paper-dry``
+    The dry run of ``paper`` (as the ``--dry-run`` of pytorch/examples): :func:`dry_run` keeps every architecture,
+    resolution and batch-size field of ``paper`` and takes a handful of iterations and samples, so that every
+    notebook runs the GPU-scale code path end to end on a CPU in CI (``make dry-run``; ``make test`` runs it too).
+    It proves that the paper preset runs, not what it finds: its numbers mean nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ __all__ = [
     "Preset",
     "PRESETS",
     "get_preset",
+    "COUNT_FIELDS",
+    "dry_run",
     "DATASETS",
     "check_dataset",
     "project_root",
@@ -61,6 +68,9 @@ class Preset:
         Passes over the training images; iterations = ceil(epochs * images / batch).
     gan_max_images : int or None
         Train on the first this-many images only (``None``: all of them).
+    gan_calibration : int
+        Prior latents over which a finished generator's batch-norm statistics are computed
+        (:func:`otlatent.dcgan.calibrate_batchnorm`).
     checkpoint_minutes : float
         Wall time between atomic training checkpoints.
     n_score, score_splits : int
@@ -84,6 +94,9 @@ class Preset:
         Held-out images per corruption and severity in the reconstruction study (notebook 08).
     map_steps : int
         Adam steps of the MAP latent optimisation (notebook 08).
+
+    The fields named in :data:`COUNT_FIELDS` set how much is computed (iterations, samples, repetitions); the
+    others set what is computed (architecture, resolution, batch size, splits) and are kept by :func:`dry_run`.
     """
 
     name: str
@@ -98,6 +111,7 @@ class Preset:
     gan_batch: int
     gan_epochs: float
     gan_max_images: int | None
+    gan_calibration: int
     checkpoint_minutes: float
     n_score: int
     score_splits: int
@@ -126,7 +140,8 @@ PRESETS: dict[str, Preset] = {
         name="smoke",
         description="CI plumbing check: seconds per notebook, numbers are noisy",
         n_sim=20_000, n_brute=5, n_lp=20, grid=201, n_trials=40,
-        gan_resolution=32, gan_width=8, gan_batch=16, gan_epochs=1, gan_max_images=512, checkpoint_minutes=1,
+        gan_resolution=32, gan_width=8, gan_batch=16, gan_epochs=1, gan_max_images=512, gan_calibration=4096,
+        checkpoint_minutes=1,
         n_score=400, score_splits=2, n_boot=40, clf_width=8, clf_epochs=3, clf_train=2_000, clf_test=400,
         vae_resolution=45, vae_width=8, vae_batch=16, vae_epochs=1, vae_max_images=512, vae_test=128, n_recon=32,
         map_steps=20,
@@ -135,7 +150,8 @@ PRESETS: dict[str, Preset] = {
         name="cpu",
         description="laptop / classroom: real results in minutes per notebook on 2 cores",
         n_sim=1_000_000, n_brute=7, n_lp=60, grid=801, n_trials=200,
-        gan_resolution=32, gan_width=32, gan_batch=64, gan_epochs=25, gan_max_images=None, checkpoint_minutes=3,
+        gan_resolution=32, gan_width=32, gan_batch=64, gan_epochs=25, gan_max_images=None, gan_calibration=4096,
+        checkpoint_minutes=3,
         n_score=5_000, score_splits=10, n_boot=200, clf_width=16, clf_epochs=8, clf_train=20_000, clf_test=2_000,
         vae_resolution=45, vae_width=32, vae_batch=64, vae_epochs=60, vae_max_images=None, vae_test=1_000,
         n_recon=250, map_steps=150,
@@ -144,7 +160,8 @@ PRESETS: dict[str, Preset] = {
         name="paper",
         description="the paper's scale, for a GPU machine",
         n_sim=1_000_000, n_brute=8, n_lp=200, grid=2001, n_trials=1000,
-        gan_resolution=64, gan_width=64, gan_batch=128, gan_epochs=25, gan_max_images=None, checkpoint_minutes=10,
+        gan_resolution=64, gan_width=64, gan_batch=128, gan_epochs=25, gan_max_images=None, gan_calibration=4096,
+        checkpoint_minutes=10,
         n_score=50_000, score_splits=10, n_boot=1_000, clf_width=32, clf_epochs=15, clf_train=50_000,
         clf_test=10_000,
         vae_resolution=64, vae_width=64, vae_batch=128, vae_epochs=100, vae_max_images=None, vae_test=1_000,
@@ -152,6 +169,45 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 # fmt: on
+
+
+#: The fields of :class:`Preset` that count work (iterations through epochs and image limits, samples, repetitions,
+#: optimisation steps) rather than fix an architecture, resolution, batch size or protocol: what :func:`dry_run`
+#: shrinks.
+COUNT_FIELDS: tuple[str, ...] = (
+    "n_sim", "n_brute", "n_lp", "grid", "n_trials",
+    "gan_epochs", "gan_max_images", "gan_calibration",
+    "n_score", "n_boot", "clf_epochs", "clf_train", "clf_test",
+    "vae_epochs", "vae_max_images", "vae_test", "n_recon", "map_steps",
+)  # fmt: skip
+
+
+def dry_run(preset: Preset) -> Preset:
+    """The dry run of ``preset`` (named ``<name>-dry``): its architecture, resolution, batch-size and protocol
+    fields unchanged, a handful of iterations and samples.
+
+    Every training batch is a full batch of the preset's size: one epoch over ``2 * batch`` images gives two DCGAN
+    and two VAE iterations (the VAE's ``2 * batch`` training images are those left after its 64 held-out ones), and
+    a finished generator's batch norm is calibrated on two batches of latents.  ``n_score`` puts ten images in
+    each of the preset's ``score_splits``.  The scoring classifier gets 40 steps (5 epochs of 512 images): at
+    64 px it needs about that many to beat chance on its held-out images, which notebook 06 asserts.
+    """
+    counts = dict(
+        n_sim=20_000, n_brute=5, n_lp=20, grid=201, n_trials=40,
+        gan_epochs=1, gan_max_images=2 * preset.gan_batch, gan_calibration=2 * preset.gan_batch,
+        n_score=10 * preset.score_splits, n_boot=10, clf_epochs=5, clf_train=512, clf_test=200,
+        vae_epochs=1, vae_max_images=2 * preset.vae_batch + 64, vae_test=64, n_recon=8, map_steps=5,
+    )  # fmt: skip
+    assert set(counts) == set(COUNT_FIELDS)
+    return dataclasses.replace(
+        preset,
+        name=f"{preset.name}-dry",
+        description=f"dry run of {preset.name!r}: its architecture and batch sizes, a handful of iterations (CI)",
+        **counts,
+    )
+
+
+PRESETS["paper-dry"] = dry_run(PRESETS["paper"])
 
 
 def get_preset(name: str) -> Preset:

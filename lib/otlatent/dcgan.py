@@ -210,6 +210,7 @@ def train_dcgan(
     n_snapshots: int = 8,
     stop_after: int | None = None,
     progress: bool = True,
+    calibration: int = 4096,
 ) -> GANRun:
     """Train (or resume, or reload) a DCGAN on ``images``.
 
@@ -229,6 +230,9 @@ def train_dcgan(
         How many fixed-noise sample grids to keep along training (for a progress figure).
     stop_after : int, optional
         Stop (with a checkpoint) once this iteration is reached, as if interrupted.
+    calibration : int
+        Prior latents over which :func:`calibrate_batchnorm` sets the finished generator's batch-norm statistics
+        (a snapshot's: at most 1,024 of them).
 
     Raises
     ------
@@ -271,7 +275,7 @@ def train_dcgan(
 
     def snapshot(i):
         if i in snap_at and not any(s[0] == i for s in snapshots):
-            calibrated = calibrate_batchnorm(copy.deepcopy(G), prior, n=1024, seed=config.seed)
+            calibrated = calibrate_batchnorm(copy.deepcopy(G), prior, n=min(1024, calibration), seed=config.seed)
             snapshots.append((i, to_uint8(generate(calibrated, fixed_z)).numpy()))
 
     for i in run.iterations():
@@ -309,7 +313,7 @@ def train_dcgan(
     done, hist = run.finish()
     G.to(memory_format=torch.contiguous_format)  # as load_generator builds it: the same images either way
     if run.complete:
-        calibrate_batchnorm(G, prior, seed=config.seed)
+        calibrate_batchnorm(G, prior, n=calibration, seed=config.seed)
         run.save_model(model_path, {"G": G}, hist, images, device, snapshots=snapshots)
     return GANRun(config, G, D, hist, snapshots, done, run.seconds, model_path)
 

@@ -75,15 +75,17 @@ def dcgan_for(study, prior: str, images=None, progress: bool = True) -> GANRun:
         device=study.device,
         checkpoint_minutes=study.preset.checkpoint_minutes,
         progress=progress,
+        calibration=study.preset.gan_calibration,
     )
 
 
-def train_job(config, images, run_dir=None, device: str = "cpu", checkpoint_minutes: float = 3.0) -> str:
+def train_job(config, images, run_dir=None, device: str = "cpu", **options) -> str:
     """Train the run of ``config`` (a :class:`GANConfig` or :class:`VAEConfig`) on ``images``; return the path of
-    its finished model. The job a worker of :func:`otlatent.side_by_side.run_side_by_side` runs.
+    its finished model. The job a worker of :func:`otlatent.side_by_side.run_side_by_side` runs; ``options`` go
+    to :func:`~otlatent.dcgan.train_dcgan` or :func:`~otlatent.vae.train_vae` (``checkpoint_minutes``, ...).
     """
     train = train_dcgan if isinstance(config, GANConfig) else train_vae
-    return str(train(images, config, run_dir, device=device, checkpoint_minutes=checkpoint_minutes).path)
+    return str(train(images, config, run_dir, device=device, **options).path)
 
 
 def dcgans_for(study, priors=("gaussian", "uniform"), images=None, workers: int | None = None) -> dict[str, GANRun]:
@@ -105,6 +107,7 @@ def dcgans_for(study, priors=("gaussian", "uniform"), images=None, workers: int 
                 "images": images,
                 "device": study.device,
                 "checkpoint_minutes": study.preset.checkpoint_minutes,
+                "calibration": study.preset.gan_calibration,
             }
             jobs.append(Job(prior, train_job, kwargs))
     for prior, path in run_side_by_side(jobs, workers).items():
