@@ -39,13 +39,14 @@ Each concept of the paper has one home, named after it (paper term: functions in
 - the scoring classifier (a stand-in for Inception): ``SmallCNN``, ``train_classifier`` in ``otlatent.classifier``
 - the run machinery: configs, resume, atomic checkpoints, reload: ``RunConfig``, ``Training``, ``finished_run``,
   ``batch_indices``, ``iteration_seed`` in ``otlatent.runs``
-- the trained models of a notebook run (preset and paths): ``dcgan_for``, ``vae_for``, ``classifier_for``,
-  ``images_for`` in ``otlatent.trained``
+- the trained models of a notebook run (preset and paths): ``dcgan_for``, ``dcgans_for``, ``vae_for``,
+  ``classifier_for``, ``images_for`` in ``otlatent.trained``
 - a notebook's first call: ``start``, ``Study`` in ``otlatent.study``
 
 Support modules: ``packs`` (model packs for classrooms), ``config`` (presets, dataset names, folders), ``data``
 (loaders, caches, conversions), ``fetch`` (``make data``), ``backend`` (NumPy or torch in, the same out),
-``runtime`` (seeds, devices, threads, atomic writes), ``reporting`` and ``plots`` (figures and tables),
+``runtime`` (seeds, devices, threads, atomic writes), ``precision`` (bf16/fp16/fp32 training),
+``side_by_side`` (independent models in worker processes), ``reporting`` and ``plots`` (figures and tables),
 ``notebooks`` (``make reproduce``).
 
 Every notebook starts with :func:`start` (preset, seed, device, data source) and reads all sizes from
