@@ -55,7 +55,7 @@ test-notebooks: setup
 # CI's dry run of the paper preset: every notebook, on its default dataset, executed by nbval as test-notebooks does.
 test-dry-run: setup
 	OTLATENT_FIGURES="$(abspath build/ci-dry/figures)" $(PY) -m otlatent.notebooks prepare --preset paper-dry --out build/ci-dry $(if $(NB),--only $(NB))
-	OTLATENT_FIGURES="$(abspath build/ci-dry/figures)" $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 build/ci-dry
+	OTLATENT_PROGRESS=0 OTLATENT_FIGURES="$(abspath build/ci-dry/figures)" $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 build/ci-dry
 
 lint: setup
 	$(VENV)/bin/ruff check .
