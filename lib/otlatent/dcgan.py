@@ -16,7 +16,8 @@ Losses (Goodfellow et al.'s non-saturating form, as in DCGAN):
     L_G = -\mathbb{E}_z[\log D(G(z))]
 
 with :math:`z` drawn from the prior (:mod:`otlatent.priors`). The run bookkeeping (resume, checkpoints,
-reload of a finished model) is :mod:`otlatent.runs`'.
+reload of a finished model) is :mod:`otlatent.runs`'; under ``torchrun`` the same loop trains one model on many
+devices (:mod:`otlatent.distributed`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import distributed
 from .data import to_float, to_uint8
 from .precision import FP32BatchNorm2d, autocast, grad_scaler, memory_format
 from .priors import get_prior
@@ -234,11 +236,19 @@ def train_dcgan(
         Prior latents over which :func:`calibrate_batchnorm` sets the finished generator's batch-norm statistics
         (a snapshot's: at most 1,024 of them).
 
+    Under ``torchrun --nproc_per_node=N`` each of the N processes computes a shard of every global batch of
+    ``config.batch_size`` (which must be a multiple of N) on its own device, and they end with the model one
+    process trains (:mod:`otlatent.distributed`); rank 0 writes the checkpoints and the model.
+
     Raises
     ------
     TrainingDiverged
         When a loss becomes NaN or infinite (the message gives the iteration and losses).
+    ValueError
+        Under torchrun, when ``config.batch_size`` is not a multiple of the number of processes.
     """
+    device = distributed.start(device)  # under torchrun: joins the process group; this rank's GPU
+    shard = distributed.shard_size(config.batch_size)  # the images of a batch this process computes
     model_path, ckpt_path, finished = finished_run(config, images.images_u8, run_dir, load_generator, device)
     if finished is not None:
         return finished
@@ -265,29 +275,32 @@ def train_dcgan(
         finite=("loss_d", "loss_g"),
         extra=("snapshots",),
     )
+    G_step, D_step = distributed.wrap(G, device), distributed.wrap(D, device)  # DDP under torchrun, else G, D
     snapshots = run.extra["snapshots"]
     fixed_z = prior.sample(64, config.nz, seed=config.seed + 10_007, device=device)
     snap_at = set(np.unique(np.linspace(0, config.iterations, n_snapshots).round().astype(int)).tolist())
     data_u8 = torch.from_numpy(images.images_u8)
     loss_fn = nn.BCEWithLogitsLoss()
     bs = config.batch_size
-    ones, zeros = torch.ones(bs, device=device), torch.zeros(bs, device=device)
+    ones, zeros = torch.ones(shard, device=device), torch.zeros(shard, device=device)
 
     def snapshot(i):
         if i in snap_at and not any(s[0] == i for s in snapshots):
-            calibrated = calibrate_batchnorm(copy.deepcopy(G), prior, n=min(1024, calibration), seed=config.seed)
+            local = distributed.local_batchnorm(copy.deepcopy(G))  # every rank alike, on its own batches
+            calibrated = calibrate_batchnorm(local, prior, n=min(1024, calibration), seed=config.seed)
             snapshots.append((i, to_uint8(generate(calibrated, fixed_z)).numpy()))
 
     for i in run.iterations():
         snapshot(i)
-        idx = torch.from_numpy(batch_indices(len(data_u8), bs, config.seed, i))
+        # the global batch's images and latents, of which this process keeps its shard (all of them in one process)
+        idx = torch.from_numpy(distributed.shard(batch_indices(len(data_u8), bs, config.seed, i)))
         real = to_float(data_u8[idx].to(device)).contiguous(memory_format=layout)
-        z = prior.sample(bs, config.nz, seed=iteration_seed(config.seed, i), device=device)
+        z = distributed.shard(prior.sample(bs, config.nz, seed=iteration_seed(config.seed, i), device=device))
         # forward passes under autocast (otlatent.precision); logits, losses and backward passes in float32
         with autocast(device, config.precision):
-            fake = G(z)
-            out_real = D(real).float()
-            out_fake = D(fake.detach()).float()
+            fake = G_step(z)
+            out_real = D_step(real).float()
+            out_fake = D_step(fake.detach()).float()
         # discriminator step: real -> 1, fake -> 0 (separate batches, as in DCGAN)
         opt_d.zero_grad(set_to_none=True)
         loss_d = loss_fn(out_real, ones) + loss_fn(out_fake, zeros)
@@ -296,21 +309,22 @@ def train_dcgan(
         # generator step, non-saturating: fake -> 1
         opt_g.zero_grad(set_to_none=True)
         with autocast(device, config.precision):
-            out_gen = D(fake).float()
+            out_gen = D_step(fake).float()
         loss_g = loss_fn(out_gen, ones)
         scaler.scale(loss_g).backward()
         scaler.step(opt_g)
         scaler.update()
-        run.record(
-            i,
-            show=("loss_d", "loss_g"),
+        terms = distributed.mean_over_ranks(  # of the global batch
             loss_d=loss_d.item(),
             loss_g=loss_g.item(),
             d_real=torch.sigmoid(out_real).mean().item(),
             d_fake=torch.sigmoid(out_fake).mean().item(),
         )
+        run.record(i, show=("loss_d", "loss_g"), **terms)
     snapshot(max(run.end, run.start))
     done, hist = run.finish()
+    for net in (G, D):
+        distributed.local_batchnorm(net)  # each rank's own batch norm again: the modules one process trains
     G.to(memory_format=torch.contiguous_format)  # as load_generator builds it: the same images either way
     if run.complete:
         calibrate_batchnorm(G, prior, n=calibration, seed=config.seed)

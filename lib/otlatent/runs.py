@@ -13,6 +13,10 @@ little else:
 Every random choice of iteration ``i`` (its batch, its latents) is a function of ``(seed, i)`` alone
 (:func:`batch_indices`, :func:`iteration_seed`), so a run interrupted at any point and resumed from its last
 checkpoint ends with the same weights as an uninterrupted one.
+
+Under ``torchrun`` (:mod:`otlatent.distributed`) rank 0 alone writes the checkpoints and the finished model and
+shows the progress bar; it looks at the run folder first (sets aside what is unreadable), then every rank reads
+the same finished model or checkpoint.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import __version__
+from . import __version__, distributed
 from .precision import check_precision
 from .runtime import check_seed, load_checkpoint, remove_stale_temps, save_checkpoint
 
@@ -190,7 +194,13 @@ def finished_run(config: RunConfig, images_u8, run_dir: Path | None, load, devic
     named by ``config.name``) it raises :class:`RunFolderConflict` naming the differences and the fix; in a folder
     the caller chose it is set aside (``model.pt.<time>.bad``, ``checkpoint.pt.<time>.bad``) with a warning.
     An unreadable ``model.pt`` (truncated, empty, garbage) is set aside with a warning and the run is trained again.
+    Under torchrun rank 0 does this first, then the other ranks (:func:`otlatent.distributed.main_first`).
     """
+    with distributed.main_first():
+        return _finished_run(config, images_u8, run_dir, load, device)
+
+
+def _finished_run(config: RunConfig, images_u8, run_dir: Path | None, load, device: str):
     default = run_dir is None
     model_path, ckpt_path = run_paths(config, run_dir)
     check_images(images_u8.shape, config)
@@ -254,18 +264,22 @@ def check_finite(config: RunConfig, iteration: int, ckpt_path: Path, **terms: fl
 
 
 class Checkpointer:
-    """Writes the training state atomically every ``minutes`` of wall time (and on demand)."""
+    """Writes the training state atomically every ``minutes`` of wall time (and on demand); under torchrun only
+    rank 0 writes (every rank holds the same state), and the others do nothing here.
+    """
 
     def __init__(self, path: Path, minutes: float):
         self.path, self.seconds, self.last = path, 60 * minutes, time.monotonic()
+        self.writes = distributed.is_main()
 
     def save(self, state: dict) -> None:
-        save_checkpoint(state, self.path)
+        if self.writes:
+            save_checkpoint(state, self.path)
         self.last = time.monotonic()
 
     def maybe(self, make_state) -> None:
         """Save ``make_state()`` if the interval has passed (the state is only built then)."""
-        if time.monotonic() - self.last > self.seconds:
+        if self.writes and time.monotonic() - self.last > self.seconds:
             self.save(make_state())
 
 
@@ -359,6 +373,10 @@ class Training:
         The terms that must stay finite (default: all of ``history``).
     extra : sequence of str
         Further checkpoint entries kept across a resume (e.g. snapshots), in :attr:`extra`.
+
+    Under torchrun every rank holds a ``Training``: each restores the same checkpoint (rank 0 first looks at it
+    and sets it aside when unreadable), rank 0 alone shows the bar and writes, and :meth:`finish` and
+    :meth:`save_model` return on every rank once the file is written.
     """
 
     def __init__(
@@ -374,14 +392,16 @@ class Training:
         finite=None,
         extra=(),
     ):
-        self.config, self.parts, self.ckpt_path, self.progress = config, parts, ckpt_path, progress
+        self.config, self.parts, self.ckpt_path = config, parts, ckpt_path
+        self.progress = progress and distributed.is_main()
         self.history: dict[str, list] = {k: [] for k in history}
         self.finite = tuple(history if finite is None else finite)
         self.extra = {k: [] for k in extra}
         self.start, self.seconds = 0, 0.0
-        for leftover in (ckpt_path, ckpt_path.with_name("model.pt")):  # from writes killed in earlier sessions
-            remove_stale_temps(leftover)
-        state = resume_state(ckpt_path, config, device)
+        with distributed.main_first():
+            for leftover in (ckpt_path, ckpt_path.with_name("model.pt")):  # from writes killed in earlier sessions
+                remove_stale_temps(leftover)
+            state = resume_state(ckpt_path, config, device)
         if state is not None:
             for k, part in parts.items():
                 part.load_state_dict(state[k])
@@ -418,6 +438,7 @@ class Training:
         self.done = max(self.end, self.start)
         self.seconds += time.monotonic() - self._t0
         self.checkpoints.save(self.state(self.done, self.seconds))
+        distributed.barrier()  # the checkpoint is on disk for every rank
         return self.done, {k: np.asarray(v, dtype=np.float64) for k, v in self.history.items()}
 
     @property
@@ -428,6 +449,11 @@ class Training:
     def save_model(
         self, path: Path, models: dict, history: dict, images, device: str, meta: dict | None = None, **extra
     ) -> None:
-        """Write the finished model: a :func:`training_state` of ``models`` (no optimisers) with its metadata."""
-        meta = model_meta(self.config, images, device, self.seconds, **(meta or {}))
-        save_checkpoint(training_state(self.config, models, history, self.done, self.seconds, **extra, meta=meta), path)
+        """Write the finished model: a :func:`training_state` of ``models`` (no optimisers) with its metadata (rank 0
+        writes it; every rank returns once it is on disk).
+        """
+        if distributed.is_main():
+            meta = model_meta(self.config, images, device, self.seconds, **(meta or {}))
+            state = training_state(self.config, models, history, self.done, self.seconds, **extra, meta=meta)
+            save_checkpoint(state, path)
+        distributed.barrier()

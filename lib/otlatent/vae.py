@@ -38,7 +38,8 @@ ELBO, reconstruction term and KL (nats per image) at every iteration.
 Training uses the shared run machinery (:mod:`otlatent.runs`): the batch of iteration ``i`` is
 :func:`~otlatent.runs.batch_indices` and its noise is seeded by :func:`~otlatent.runs.iteration_seed`, so a run
 interrupted at any point and resumed from its atomic checkpoint ends with bit-identical weights; a finished
-``model.pt`` with metadata is reloaded instead of retrained.
+``model.pt`` with metadata is reloaded instead of retrained. Under ``torchrun`` the same loop trains one model on
+many devices (:mod:`otlatent.distributed`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import distributed
 from .data import to_float
 from .precision import autocast, grad_scaler, memory_format
 from .runs import ModelConfig, Training, batch_indices, check_finite, finished_run, iteration_seed
@@ -314,11 +316,19 @@ def train_vae(
         With ``history`` of ``elbo``, ``recon``, ``kl`` (batch means, nats per image) and, when the run was
         reached here, ``sigma`` (the likelihood scale per iteration).
 
+    Under ``torchrun --nproc_per_node=N`` each of the N processes computes a shard of every global batch of
+    ``config.batch_size`` (a multiple of N) and they end with the model one process trains
+    (:mod:`otlatent.distributed`); rank 0 writes the checkpoints and the model.
+
     Raises
     ------
     TrainingDiverged
         When the loss becomes NaN or infinite (the message gives the iteration and terms).
+    ValueError
+        Under torchrun, when ``config.batch_size`` is not a multiple of the number of processes.
     """
+    device = distributed.start(device)  # under torchrun: joins the process group; this rank's GPU
+    distributed.shard_size(config.batch_size)  # a batch of equal shards, or a ValueError now
     model_path, ckpt_path, finished = finished_run(config, images.images_u8, run_dir, load_vae, device)
     if finished is not None:
         return finished
@@ -344,20 +354,24 @@ def train_vae(
     data_u8 = torch.from_numpy(images.images_u8)
     bs = config.batch_size
     model.train()
+    step = distributed.wrap(model, device)  # DDP under torchrun, else the model
     for i in run.iterations():
-        idx = torch.from_numpy(batch_indices(len(data_u8), bs, config.seed, i))
+        # the global batch's images and noise, of which this process keeps its shard (all of them in one process)
+        idx = torch.from_numpy(distributed.shard(batch_indices(len(data_u8), bs, config.seed, i)))
         x = to_float(data_u8[idx].to(device)).contiguous(memory_format=layout)
         gen = torch.Generator().manual_seed(iteration_seed(config.seed, i))
-        eps = torch.randn(bs, config.nz, generator=gen).to(device)
+        eps = distributed.shard(torch.randn(bs, config.nz, generator=gen)).to(device)
         opt.zero_grad(set_to_none=True)
         with autocast(device, config.precision):  # otlatent.precision; the loss terms are float32
-            loss, out = negative_elbo(model, x, eps)
-        elbo, recon, kl = -loss.item(), out["recon"].mean().item(), out["kl"].mean().item()
-        check_finite(config, i, ckpt_path, elbo=elbo, recon=recon, kl=kl)  # before the step: weights stay finite
+            loss, out = negative_elbo(step, x, eps)
+        terms = distributed.mean_over_ranks(  # of the global batch, on every rank
+            elbo=-loss.item(), recon=out["recon"].mean().item(), kl=out["kl"].mean().item()
+        )
+        check_finite(config, i, ckpt_path, **terms)  # before the step: weights stay finite
         scaler.scale(loss).backward()
         scaler.step(opt)
         scaler.update()
-        run.record(i, show=("elbo", "kl"), elbo=elbo, recon=recon, kl=kl, sigma=model.sigma)
+        run.record(i, show=("elbo", "kl"), **terms, sigma=model.sigma)
     done, hist = run.finish()
     model.to(memory_format=torch.contiguous_format).eval()  # as load_vae builds it
     if run.complete:
