@@ -146,9 +146,14 @@ def _fused_body(y, table, inner, params):
 
 def _compiled():
     """``torch.compile(_fused_body)`` (dynamic shapes: one compilation serves every length), built once."""
+    import logging
+
     import torch
 
     if _FUSED["fn"] is None:
+        # inductor imports torch.utils.cpp_extension, which warns "No CUDA runtime is found" on a machine with a
+        # CUDA compiler and no GPU: a fact about the machine, not about this CPU kernel
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
         _FUSED["fn"] = torch.compile(_fused_body, dynamic=True, fullgraph=True)
     return _FUSED["fn"]
 
