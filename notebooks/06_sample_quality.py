@@ -380,8 +380,12 @@ print(f"notebook wall time so far: {time.monotonic() - T0:.0f} s")
 #    marginal over few images has lower entropy), so IS depends on the split size; FID's covariance estimate is
 #    biased by sample size too. Only equal sizes make the scores comparable — the permutation test keeps them equal.
 # 2. Sampling error: the images are a finite sample (the ± and the intervals), and the permutation test rejects at
-#    level 0.05 one time in twenty even when the laws are equal. With several models and scores, some "significant"
-#    matched rows are expected by chance — hence Holm's correction for the linear claim.
+#    level 0.05 one time in twenty even when the laws are equal. Six models times three scores make 18 matched
+#    tests, so about one "significant" matched row is expected by chance alone, though every one of those sets has
+#    the prior's law. Two consequences: a claim that rests on many tests needs a correction for multiplicity (the
+#    Holm-adjusted p-values of the table), and a matched row that is *not* significant shows only that this sample
+#    could not tell the sets apart — not that they are equal, which would take an equivalence test with a margin
+#    fixed in advance.
 # 3. Towards the random samples: at $t = 1/4$ the components have variance $(t^2 + (1-t)^2)\,\mathrm{Var}[z] =
 #    0.625\,\mathrm{Var}[z]$ instead of $0.5\,\mathrm{Var}[z]$, so the latent is closer to the prior's shell and
 #    the images degrade less.
