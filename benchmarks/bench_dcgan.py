@@ -112,16 +112,13 @@ def ours(images, res, width, batch, iters, precision=None) -> float:
     warm-up that is resumed from its checkpoint; no sample-grid snapshots)."""
     tmp = tempfile.mkdtemp()
     try:
-        cfg = _config(res, width, batch, iters + 2, precision=precision)
-        warm = train_dcgan(images, cfg, tmp, stop_after=2, progress=False, n_snapshots=0)
-        run = train_dcgan(images, cfg, tmp, progress=False, n_snapshots=0)
-        return run.seconds - warm.seconds
+        return warm_then_time(_config(res, width, batch, iters + 2, precision=precision), images, tmp)
     finally:
         shutil.rmtree(tmp)
 
 
 def warm_then_time(config, images, run_dir) -> float:
-    """In a worker: 2 warm-up iterations, then the rest resumed from their checkpoint; the seconds of the rest."""
+    """2 warm-up iterations, then the rest resumed from their checkpoint; the seconds of the rest (no snapshots)."""
     warm = train_dcgan(images, config, run_dir, stop_after=2, progress=False, n_snapshots=0)
     return train_dcgan(images, config, run_dir, progress=False, n_snapshots=0).seconds - warm.seconds
 

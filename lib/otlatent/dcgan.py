@@ -259,10 +259,8 @@ def train_dcgan(
     D = Discriminator(config.nc, config.width, config.resolution).to(device, memory_format=layout)
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
-    scaler = grad_scaler(device, config.precision)  # loss scaling for fp16, a pass-through otherwise
     parts = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d}
-    if scaler.is_enabled():
-        parts["scaler"] = scaler
+    scaler = grad_scaler(device, config.precision, parts)  # loss scaling for fp16, a pass-through otherwise
     run = Training(
         config,
         parts,

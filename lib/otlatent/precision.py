@@ -128,13 +128,17 @@ def autocast(device: str, precision: str):
     return torch.autocast(_kind(device), dtype=dtype)
 
 
-def grad_scaler(device: str, precision: str):
+def grad_scaler(device: str, precision: str, parts: dict | None = None):
     """A ``torch.amp.GradScaler``: dynamic loss scaling for fp16, a pass-through (disabled) otherwise.
 
     Use it the same way in every precision: ``scaler.scale(loss).backward(); scaler.step(opt);
-    scaler.update()``; its ``state_dict()`` goes in the checkpoint.
+    scaler.update()``. An enabled scaler is added to ``parts`` (a run's checkpointed parts, as
+    :class:`otlatent.runs.Training` takes them) as ``parts["scaler"]``, so that its state is checkpointed.
     """
-    return torch.amp.GradScaler(_kind(device), enabled=precision == "fp16")
+    scaler = torch.amp.GradScaler(_kind(device), enabled=precision == "fp16")
+    if parts is not None and scaler.is_enabled():
+        parts["scaler"] = scaler
+    return scaler
 
 
 def memory_format(device: str):

@@ -205,7 +205,9 @@ def run_side_by_side(jobs: list[Job], workers: int | None = None, progress: bool
         ctx = multiprocessing.get_context("spawn")  # no fork of a process that holds torch's thread pool
         queue = ctx.Queue()
         bars: dict = {}
-        progress = progress and os.environ.get("OTLATENT_PROGRESS", "1") != "0"
+        from .runs import show_progress
+
+        progress = show_progress(progress)
         with concurrent.futures.ProcessPoolExecutor(
             n, mp_context=ctx, initializer=_init_worker, initargs=(threads_per_worker(n), queue)
         ) as pool:

@@ -69,14 +69,13 @@ def dcgan_for(study, prior: str, images=None, progress: bool = True) -> GANRun:
     same function and get the trained model back without retraining.
     """
     images = images if images is not None else images_for(study)
-    return train_dcgan(
-        images,
-        dcgan_config_for(study, prior, images),
-        device=study.device,
-        checkpoint_minutes=study.preset.checkpoint_minutes,
-        progress=progress,
-        calibration=study.preset.gan_calibration,
-    )
+    config = dcgan_config_for(study, prior, images)
+    return train_dcgan(images, config, device=study.device, progress=progress, **_dcgan_options(study))
+
+
+def _dcgan_options(study) -> dict:
+    """The training options of a notebook run's DCGANs that are not part of their config."""
+    return {"checkpoint_minutes": study.preset.checkpoint_minutes, "calibration": study.preset.gan_calibration}
 
 
 def train_job(config, images, run_dir=None, device: str = "cpu", **options) -> str:
@@ -102,13 +101,7 @@ def dcgans_for(study, priors=("gaussian", "uniform"), images=None, workers: int 
         if finished is not None:
             runs[prior] = finished
         else:
-            kwargs = {
-                "config": config,
-                "images": images,
-                "device": study.device,
-                "checkpoint_minutes": study.preset.checkpoint_minutes,
-                "calibration": study.preset.gan_calibration,
-            }
+            kwargs = {"config": config, "images": images, "device": study.device, **_dcgan_options(study)}
             jobs.append(Job(prior, train_job, kwargs))
     for prior, path in run_side_by_side(jobs, workers).items():
         runs[prior] = load_generator(path, study.device)

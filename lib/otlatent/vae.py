@@ -336,10 +336,8 @@ def train_vae(
     layout = memory_format(device)  # channels-last while training; the saved model is in the default layout
     model = config.build().to(device, memory_format=layout)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    scaler = grad_scaler(device, config.precision)  # loss scaling for fp16, a pass-through otherwise
     parts = {"model": model, "opt": opt}
-    if scaler.is_enabled():
-        parts["scaler"] = scaler
+    scaler = grad_scaler(device, config.precision, parts)  # loss scaling for fp16, a pass-through otherwise
     run = Training(
         config,
         parts,
