@@ -111,18 +111,29 @@ study.save_table(pd.DataFrame(rows).set_index("prior"), "prior_norms",
 # interrupted. Every random choice of iteration $i$ (which images, which latents) is a function of (seed, $i$) only,
 # so a resumed run ends with exactly the weights of an uninterrupted one (`tests/test_dcgan.py` checks this).
 #
-# The two models are independent, so on a machine with two or more cores they train **side by side**, one worker
+# **Replicates.** One trained GAN is one draw from the training procedure: another seed (another initialisation,
+# another order of batches) gives another generator, and a verdict about "the DCGAN with a Gaussian prior" must hold
+# across such draws. The preset trains `gan_replicates` models per prior, seeded `seed, seed + 1, ...` on the same
+# images; notebook 06 pools its verdicts over them and says whether each replicate agrees.
+#
+# The models are independent, so on a machine with two or more cores they train **side by side**, one worker
 # process and one torch thread each (the first output of this notebook says how many workers this machine gets):
 # small convolutions use a second thread poorly, a second process well. A model trained in a worker is
 # bit-identical to the same model trained here with the same thread count (`tests/test_side_by_side.py`).
 
 # %%
-runs = trained.dcgans_for(study, ("gaussian", "uniform"), images=images)
-for name, r in runs.items():
-    print(f"{name:>8s} prior: {r.iteration:,} iterations of batch {r.config.batch_size} "
-          f"({r.iteration * r.config.batch_size / len(images):.1f} epochs) in {r.seconds / 60:.1f} min "
-          f"-> {r.path}")
+replicates = trained.dcgan_replicates_for(study, ("gaussian", "uniform"), images=images)
+rows = []
+for (name, rep), r in replicates.items():
     assert all(np.isfinite(v).all() for v in r.history.values())
+    rows.append({"prior": name, "replicate": rep, "seed": r.config.seed, "iterations": r.iteration,
+                 "epochs": round(r.iteration * r.config.batch_size / len(images), 1),
+                 "minutes": round(r.seconds / 60, 1), "final loss D": np.mean(r.history["loss_d"][-50:]),
+                 "final loss G": np.mean(r.history["loss_g"][-50:])})
+study.save_table(pd.DataFrame(rows).set_index(["prior", "replicate"]).round(3), "replicates", caption=(
+    f"The {cfg.gan_replicates} replicate DCGANs per prior (batch {cfg.gan_batch}); losses: mean of the last 50 "
+    "iterations. Replicate 0 is the model the figures below show."))
+runs = {name: replicates[name, 0] for name in ("gaussian", "uniform")}
 
 # %%
 fig = implots.loss_figure({name: r.history for name, r in runs.items()})
@@ -170,6 +181,18 @@ for name, r in runs.items():
     stats[f"{name} prior"] = pixel_stats(r.generate(r.prior.sample(n_stat, 100, seed=seed + 2, device="cpu")))
 study.save_table(pd.DataFrame(stats).T, "pixel_stats",
                  caption="Pixel statistics in [-1, 1] units: real images and samples of each generator.")
+
+# %% [markdown]
+# The replicates from the same latents: how much of what a generator draws is the seed's doing.
+
+# %%
+grid = [("real", images.images_u8[64:80])]
+for (name, rep), r in replicates.items():
+    grid.append((f"{name} #{rep}", r.generate(r.prior.sample(16, 100, seed=seed + 1, device="cpu"))))
+fig = implots.grid_figure(grid, nrow=4, panel_inches=1.9)
+study.savefig(fig, "replicate_samples", caption=(
+    "Real images and 16 samples of every replicate generator, from the same latent seeds per prior: replicates "
+    "of one configuration draw different images from the same latents, and differ in quality too."))
 
 # %% [markdown]
 # ## Summary

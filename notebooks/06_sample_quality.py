@@ -16,16 +16,22 @@
 #
 # Does matching recover the quality of random samples where linear interpolation loses it? The paper answers with
 # inception scores of interpolation midpoints (its Table 2: matched ≈ random samples, linear 4–17% lower for
-# 2-point and 7–29% lower for 4-point midpoints). We repeat the comparison for the DCGANs of notebook 04, with the
-# scores that can be computed on this machine and with tests a reviewer would ask for.
+# 2-point and 7–29% lower for 4-point midpoints). We repeat the comparison for the replicated DCGANs of notebook 04,
+# with the scores that can be computed on this machine, and with the design a sceptical reviewer would ask for:
+# several models per setting, several baseline draws, a null control, a real-data row, calibrated scores, and
+# equivalence tests where the claim is "indistinguishable".
 #
 # **What you will learn**
 # - what the inception score (IS) computes, why its number depends on the network behind it, and how to compute it
 #   the way the literature does (torch-fidelity, Inception-v3, 10 splits);
 # - how to score samples when that network is not available: a small classifier trained on the dataset (IS, FID,
 #   KID in its feature space) and simple image statistics;
-# - how to attach uncertainty to such scores (std over splits, bootstrap intervals, permutation tests with Holm's
-#   correction) and what "statistically indistinguishable" can and cannot mean.
+# - why one trained model and one draw of random samples cannot decide a verdict: the **set noise** of a score, and
+#   the spread between independently trained **replicate** models;
+# - how to pool over replicates (a random-effects summary), test "worse" with **Holm's** correction, and test
+#   "indistinguishable" as what it is — **equivalence** within a margin fixed in advance (two one-sided tests);
+# - how to check a pipeline with a **null control** (random vs random) and rows whose law is exact (matched
+#   Gaussian midpoints), and why a score must be **calibrated** on known degradations of real images first.
 
 # %% tags=["parameters"]
 preset = "cpu"  # smoke | cpu | paper
@@ -43,8 +49,8 @@ import torch
 import otlatent
 from otlatent import explore, metrics, trained
 from otlatent.data import to_uint8
+from otlatent.plots import evidence as evidence_plots
 from otlatent.plots import images as implots
-from otlatent.plots import method_color
 
 study = otlatent.start("06_sample_quality", preset=preset, seed=seed, dataset=dataset)
 cfg = study.preset
@@ -136,94 +142,226 @@ study.savefig(fig, "classifier_loss", caption=(
     f"Training loss of the scoring classifier on `{dataset}` (test accuracy {clf.test_accuracy:.3f})."))
 
 # %% [markdown]
-# ## The samples
+# ### Two halves of real data: the reference and the real-data row
 #
-# For each generator of notebook 04 (Gaussian and uniform prior) we decode, from independent latent draws,
-# `cfg.n_score` images of each kind:
-# - **random samples** $G(z)$, $z$ from the prior;
+# The classifier's held-out images (never trained on) are split in two disjoint halves. The **reference** half is
+# what every FID and KID is computed against. The other half is scored exactly like a generated set: the
+# **real-data row** of every table, which says how far random samples (and midpoints) are from what they imitate.
+# LFW is split by person, so no face in the real-data row has its person in the reference.
+
+# %%
+reference_u8, real_u8 = trained.real_halves_for(study, clf)
+reference = clf.features(reference_u8)
+print(f"reference: {len(reference_u8):,} held-out real images; real-data row: {len(real_u8):,} other held-out images")
+
+
+def scores_of(images_u8):
+    """Every score of one image set (all its images): classifier IS, FID (and its two terms), KID, image statistics."""
+    return metrics.set_scores(clf.features(images_u8), images_u8, reference, splits=cfg.score_splits,
+                              inception_score_=LABELLED)
+
+
+real_scores = scores_of(real_u8)
+
+# %% [markdown]
+# ## The samples: replicated models, several baseline draws
+#
+# For each generator of notebook 04 — `gan_replicates` independently trained models per prior — we decode, from
+# independent latent draws, `cfg.n_score` images of each kind:
+# - **random samples** $G(z)$, $z$ from the prior, **`n_baseline` times** (independent draws): their mean is the
+#   baseline, their spread is the *set noise* — how much a score moves between two sets whose laws are identical;
 # - **2-point midpoints** of $z_1, z_2$: linear $\tfrac12(z_1+z_2)$, SLERP, and matched (the linear midpoint mapped
 #   back onto the prior by $T = F_Z^{-1}\circ F_Y$ per component);
 # - **4-point midpoints**: the centre of a bilinear grid on four corners, all weights $\tfrac14$, linear and matched
 #   (SLERP has no 4-point midpoint; the paper has no SLERP row either).
+#
+# Every score uses **all** images of a set: IS over `score_splits` splits, FID, KID as the full-set unbiased MMD²
+# (torch-fidelity's KID averages subsets; on one set of every size the two agree in expectation), and the mean
+# sharpness, contrast and saturation.
 
 # %%
-runs = trained.dcgans_for(study, PRIORS)
-SETS = ("random samples",) + explore.MIDPOINT_SETS
-n = cfg.n_score
-
-
-def sample_sets(prior):
-    """uint8 images of every set for one generator (independent latents per group, seeded)."""
-    run = runs[prior]
-    latents = explore.midpoint_sets(explore.draw(prior, 2 * n, D, seed, 1).reshape(2, n, D),
-                                    explore.draw(prior, 4 * n, D, seed, 2).reshape(4, n, D), prior,
-                                    random=explore.draw(prior, n, D, seed, 3))
-    return {name: to_uint8(run.generate(latents[name])) for name in SETS}
-
-
-images = {}
-for prior in PRIORS:
+replicates = trained.dcgan_replicates_for(study, PRIORS)
+SETS = explore.MIDPOINT_SETS
+K, n = cfg.n_baseline, cfg.n_score
+rows = []
+for (prior, rep), run in replicates.items():
     t = time.monotonic()
-    images[prior] = sample_sets(prior)
-    print(f"{prior}: decoded {len(SETS)} x {n:,} images in {time.monotonic() - t:.0f} s "
-          f"({runs[prior].iteration:,} training iterations, {runs[prior].path})")
+    s = 100 * (rep + 1)  # each replicate gets its own latent draws
+    latents = explore.midpoint_sets(explore.draw(prior, 2 * n, D, seed, s + 1).reshape(2, n, D),
+                                    explore.draw(prior, 4 * n, D, seed, s + 2).reshape(4, n, D), prior)
+    latents.update({(metrics.BASELINE, k): explore.draw(prior, n, D, seed, s + 10 + k) for k in range(K)})
+    for key, z in latents.items():
+        name, draw = key if isinstance(key, tuple) else (key, 0)
+        for score, value in scores_of(to_uint8(run.generate(z))).items():
+            rows.append(dict(prior=prior, replicate=rep, set=name, draw=draw, score=score, value=value))
+    print(f"{prior} #{rep}: {K} random-sample sets and {len(SETS)} midpoint sets of {n:,} images scored in "
+          f"{time.monotonic() - t:.0f} s ({run.iteration:,} training iterations, seed {run.config.seed})")
+values = pd.DataFrame(rows)
+for prior in PRIORS:
+    values = pd.concat([values, pd.DataFrame([dict(prior=prior, replicate=-1, set="real data", draw=0, score=k,
+                                                   value=v) for k, v in real_scores.items()])], ignore_index=True)
+study.save_table(values.round(8), "values", show=False, caption=(
+    f"Every scored set, `{dataset}`: prior, replicate model (-1: real data), set, draw, score, value."))
+MAIN = [sc for sc in ("IS", "FID", "KID") if sc in real_scores]
+STATS = [sc for sc in ("sharpness", "contrast", "saturation") if sc in real_scores]
+SCORES = MAIN + STATS
 
 # %% [markdown]
-# ## Uncertainty
+# ## The set noise and the equivalence margins, fixed before any midpoint is compared
 #
-# - **std over splits** — what the paper's ± reports (10 splits of its 50,000 samples);
-# - **95% bootstrap interval** — resampling the images with replacement (IS: of the split mean; FID: generated and
-#   reference features both resampled; FID's bootstrap is biased upwards, so its interval can sit above the value);
-# - **permutation test** against the random samples — pool the two sets, relabel at random, recompute the
-#   difference; $p = (1 + \#\{|\Delta^*| \ge |\Delta|\}) / (1 + B)$ with $B$ = `cfg.n_boot` relabellings, so the
-#   smallest attainable $p$ is $1/(B+1)$. IS and FID are recomputed on each relabelling; for KID the test uses the
-#   full-set unbiased MMD² to the reference. Five sets are tested against the random samples per score, so the
-#   p-values are also given **Holm-adjusted** (`p_holm`);
-# - image statistics: per-image values, two-sided **Mann–Whitney** test (scipy).
+# From the random-sample draws alone: the set noise $\sigma_s$ of each score (the pooled within-model SD of
+# $100\,s(B_k)/\bar b$, in %, with $R(K-1)$ degrees of freedom), and the **equivalence margin**
+# $\delta_s = 3\sigma_s$ (`metrics.MARGIN_SD`, fixed in the library before any matched row was scored): a change
+# counts as negligible when it is *shown* to be smaller than three times the spread between two random-sample sets.
+# With $R$ replicates the pooled change of an exact null has standard error about
+# $\sigma_s\sqrt{(1 + 1/K)/R}$, which gives the power printed below.
 
 # %%
-long, tables = {}, {}
-for prior in PRIORS:
-    t = time.monotonic()
-    feats = {name: clf.features(x) for name, x in images[prior].items()}
-    scores = metrics.score_sets(feats, reference, "random samples", splits=cfg.score_splits, n_boot=cfg.n_boot,
-                                kid_subset_size=min(1000, n // 2), inception_score_=LABELLED, seed=seed)
-    stats = metrics.compare_statistics(images[prior], "random samples")
-    long[prior] = pd.concat([scores, stats], ignore_index=True)
-    print(f"{prior}: scored in {time.monotonic() - t:.0f} s")
-
-if inception["available"]:
-    for prior in PRIORS:
-        rows = []
-        for name, x in images[prior].items():
-            out = metrics.fidelity_metrics(x, weights_path=inception["weights_path"], splits=10, device=study.device)
-            rows.append(dict(set=name, score="IS (Inception-v3)", value=out["inception_score_mean"],
-                             std=out["inception_score_std"]))
-        lit = pd.DataFrame(rows)
-        lit["rel_change_pct"] = 100 * (lit.value / lit.value.iloc[0] - 1)
-        long[prior] = pd.concat([long[prior], lit], ignore_index=True)
+GENERATED = values[values.set != "real data"]
+noise = pd.concat({prior: metrics.set_noise(GENERATED[GENERATED.prior == prior]) for prior in PRIORS}, names=["prior"])
+noise["margin_pct"] = metrics.MARGIN_SD * noise.sigma_pct
+R = cfg.gan_replicates
+noise["power_at_null"] = [metrics.equivalence_power(0.0, sg * np.sqrt((1 + 1 / K) / R), metrics.MARGIN_SD * sg)
+                          for sg in noise.sigma_pct]
+study.save_table(noise.loc[(slice(None), SCORES), :].round(3), "noise", caption=(
+    f"Set noise σ (% of the score, between {K} random-sample sets of {n:,} images per model, pooled over {R} "
+    f"replicates), the equivalence margin 3σ, and the probability that an exact null is declared equivalent."))
 
 # %% [markdown]
-# ## The table
+# ## Calibration: does each score see the changes midpoints make?
 #
-# One table per model ($\text{dataset} \times \text{prior}$), laid out like the paper's Table 2: value ± std over
-# splits (FID: value and bootstrap interval; KID: ± std over subsets), relative change against the random samples,
-# `*` when the Holm-adjusted permutation p-value is below 0.05. The full numbers (intervals, raw and adjusted
-# p-values) are saved beside it as `06_scores_<prior>_<dataset>.csv`.
+# A score is evidence about blur only if it moves, monotonically and in its worse direction, when *real* images are
+# blurred by increasing amounts. The real-data half is degraded by a ladder of known changes (`metrics.DEGRADATIONS`:
+# Gaussian blur, lower contrast, desaturation, noise, and mixing in a blurred copy) and scored against the same
+# reference. A score is used for a verdict below only if it is **sensitive** (monotone, and beyond its margin at
+# some level) to at least one of the changes the paper says midpoints make: blur, mixing in a blurred copy, lower
+# contrast, desaturation.
 
 # %%
-SCORE_COLUMNS = (["IS"] if LABELLED else []) + ["FID", "KID", "sharpness", "contrast"] + (
-    ["saturation"] if images[PRIORS[0]]["random samples"].shape[1] == 3 else []) + (
-    ["IS (Inception-v3)"] if inception["available"] else [])
+ladder_rows = []
+for (kind, level), x in metrics.degradation_ladder(real_u8, seed=seed).items():
+    for score, value in scores_of(x).items():
+        ladder_rows.append(dict(kind=kind, level=level, score=score, value=value))
+ladder = pd.DataFrame(ladder_rows)
+margins = noise.groupby("score").margin_pct.max()  # the wider of the two priors' margins
+sens = metrics.sensitivity(ladder[ladder.score.isin(SCORES)], metrics.WORSE, margins)
+MIDPOINT_LIKE = ("blur", "blend", "contrast", "desaturate")
+usable = {sc: bool(sens[(sens.score == sc) & sens.kind.isin(MIDPOINT_LIKE)].sensitive.any()) for sc in SCORES}
+study.save_table(sens.set_index(["score", "kind"]), "calibration", caption=(
+    f"Each score on the degradation ladder of {len(real_u8):,} real images: change (%) per level, monotone, the "
+    "mildest level beyond the score's margin, sensitive (both)."))
+fig = evidence_plots.ladder_figure(ladder, SCORES, margins, title=f"{dataset}: scores of degraded real images")
+study.savefig(fig, "calibration", caption=(
+    "Change of each score when real images are degraded by increasing amounts (levels of `metrics.DEGRADATIONS`); "
+    "grey band: the score's equivalence margin. A score that stays in the band cannot see that change."))
+print("scores usable for verdicts (sensitive to a midpoint-like change):",
+      ", ".join(sc for sc in SCORES if usable[sc]) or "none")
+print("not usable:", ", ".join(sc for sc in SCORES if not usable[sc]) or "none")
+if cfg.name == "cpu":
+    assert usable.get("FID") and usable.get("sharpness"), "FID and sharpness must see blur on real images"
+
+# %% [markdown]
+# ## The evidence
+#
+# Per prior, every midpoint set's change against the mean of the random-sample draws, per replicate model, pooled
+# over replicates by a DerSimonian–Laird random-effects summary (`metrics.evidence`: the spread between replicate
+# models enters the interval). The verdicts:
+# - **linear and SLERP rows**: *worse* when a one-sided test of the pooled change in the score's worse direction
+#   is significant after **Holm's correction** over all those rows, scores and both priors; *better* for the same
+#   test in the other direction;
+# - **matched rows**: *equivalent* when two one-sided tests place the change inside $\pm\delta_s$ at level 0.05
+#   (the 90% interval inside the margin); otherwise *not shown equivalent*. For a Gaussian prior the matched
+#   midpoints have exactly the prior's law, so these rows are a **calibration check of the pipeline**: they must
+#   come out equivalent at about the power printed above. For the uniform prior the matched law is exact too
+#   (the map is exact), so the same holds; for both, a failure would mean a fault in the scoring, not in the paper;
+# - **random vs random**: one random-sample draw against the mean of the others, tested both ways — the null
+#   control. It must not be worse and should be equivalent.
+# - `agree`: how many replicates' own tests give the pooled verdict.
+
+# %%
+LINEAR = ["2-point linear", "2-point slerp", "4-point linear"]
+MATCHED = ["2-point matched", "4-point matched"]
+ev = metrics.evidence(GENERATED[GENERATED.score.isin(SCORES)], metrics.WORSE, tested_worse=LINEAR,
+                      tested_equivalent=MATCHED, by=["prior"])
+ev["usable"] = ev.score.map(usable)
+study.save_table(ev.round(5).set_index(["prior", "set", "score"]), "evidence", show=False, caption=(
+    f"Pooled changes against random samples, `{dataset}`: estimate, SE, 95% CI, heterogeneity τ², set noise, margin, "
+    "one-sided worse/better p-values (raw, Holm), TOST p-value, replicates, agreement, verdict."))
+tables = {}
 for prior in PRIORS:
-    tables[prior] = metrics.paper_style_table(long[prior], SETS, SCORE_COLUMNS)
+    tables[prior] = metrics.verdict_table(ev[ev.prior == prior], values[values.prior == prior], SETS, SCORES)
     study.save_table(tables[prior], f"table2_{prior}", caption=(
-        f"Sample quality of random samples and interpolation midpoints, `{dataset}` DCGAN, {prior} prior, "
-        f"{n:,} images per row ({cfg.score_splits} splits, {cfg.n_boot} permutations). Scores in the feature space "
-        f"of the {clf.config.task} classifier (test accuracy {clf.test_accuracy:.3f}); `*`: Holm-adjusted p < 0.05."))
-    study.save_table(long[prior].set_index(["set", "score"]).round(6), f"scores_{prior}", caption=(
-        f"All scores, `{dataset}`, {prior} prior, {n:,} images per set: values, std, 95% bootstrap interval, change "
-        "against random samples (%), permutation / Mann–Whitney p-value and its Holm adjustment."), show=False)
+        f"Sample quality, `{dataset}` DCGAN, {prior} prior, {R} replicate models, {K} random-sample draws and one set "
+        f"of each midpoint per model, {n:,} images per set. Real data and random samples: value (± set noise); other "
+        f"rows: pooled change vs random samples [95% CI] and verdict. Scores in the feature space of the "
+        f"{clf.config.task} classifier (test accuracy {clf.test_accuracy:.3f})."))
+
+# %%
+for prior in PRIORS:
+    fig = evidence_plots.change_figure(ev[ev.prior == prior], [metrics.RANDOM_VS_RANDOM, *SETS], SCORES,
+                                       title=f"{dataset}, {prior} prior")
+    study.savefig(fig, f"relative_change_{prior}", caption=(
+        f"Pooled change of each set against the random samples ({prior} prior, {R} replicates), 95% intervals; grey: "
+        "the equivalence margin ±3σ. Filled: a verdict (worse, better or equivalent); open: not shown either way. "
+        "IS and sharpness: higher is better; FID, KID: lower is better."))
+
+# %% [markdown]
+# ### The null control: false positives among sets with identical laws
+#
+# Every random-sample draw of every model against the mean of the model's other draws, with the same standard
+# error as a midpoint row: at level 0.05, about 5% should come out "different" by chance. The rate is printed per
+# score over all models and draws (the tests of one model share draws, so they are not independent; the count is a
+# check, not a test).
+
+# %%
+fpr = metrics.false_positive_rate(GENERATED[GENERATED.score.isin(SCORES)], by=["prior"])
+study.save_table(fpr.set_index(["prior", "score"]), "null_control", caption=(
+    "Random vs random within each model: two-sided tests at level 0.05, and the fraction rejected (nominal 0.05)."))
+overall = fpr.rejected.sum() / fpr.tests.sum()
+print(f"false-positive rate of the null control over all models, draws and scores: {overall:.3f} "
+      f"({fpr.rejected.sum()} of {fpr.tests.sum()} tests; nominal 0.05)")
+control = ev[ev.set == metrics.RANDOM_VS_RANDOM]
+print("pooled random-vs-random rows declared worse:", int((control.verdict.str.startswith("worse")).sum()),
+      "of", len(control), "| declared equivalent:", int(control.verdict.str.contains("; equivalent").sum()))
+
+# %% [markdown]
+# ### Where the sets sit relative to the real data
+#
+# A midpoint set that differs from the random samples may be closer to the real data or further from it. Each dot is
+# one scored set (one per replicate model and draw); the black line is the real-data row. For FID and KID the real
+# row is the distance between the two halves of the real data: the floor a perfect generator would reach at this
+# sample size (its half has fewer images than a generated set, which raises its FID a little).
+
+# %%
+for prior in PRIORS:
+    fig = evidence_plots.placement_figure(values[values.prior == prior], ["real data", metrics.BASELINE, *SETS],
+                                          SCORES, title=f"{dataset}, {prior} prior")
+    study.savefig(fig, f"placement_{prior}", caption=(
+        f"Every scored set ({prior} prior): real data (black line and top row), the {K} random-sample draws of each "
+        f"of the {R} replicates, and each replicate's midpoint sets."))
+
+# %% [markdown]
+# ### Why can a blurrier set have a lower FID? The two terms of FID
+#
+# $\mathrm{FID} = \|\mu_g - \mu_r\|^2 + \mathrm{tr}\big(S_g + S_r - 2 (S_g S_r)^{1/2}\big)$: a *mean* term (where the
+# set sits in feature space) and a *covariance* term (how it spreads). A midpoint averages two latents, and its
+# image tends towards the centre of the generator's output: if the random samples' features are off-centre, the
+# midpoints can move the mean towards the real data's while shrinking the spread. The table gives both terms per set,
+# averaged over replicates and draws.
+
+# %%
+terms = values[values.score.isin(["FID", "FID mean", "FID covariance"])]
+fid_terms = terms.groupby(["prior", "set", "score"]).value.agg(["mean", "std"]).unstack("score")
+fid_terms = fid_terms.reindex([(p, s) for p in PRIORS for s in ["real data", metrics.BASELINE, *SETS]])
+study.save_table(fid_terms.round(4), "fid_terms", caption=(
+    "FID and its two terms (mean over replicates and draws; std across them): mean term ‖μ_g − μ_r‖², covariance "
+    "term. Real data: the two held-out halves."))
+for prior in PRIORS:
+    ft = fid_terms.loc[prior]
+    base, lin = ft.loc[metrics.BASELINE], ft.loc["2-point linear"]
+    print(f"{prior}: 2-point linear vs random samples: FID {lin[('mean', 'FID')]:.3g} vs {base[('mean', 'FID')]:.3g}; "
+          f"mean term {lin[('mean', 'FID mean')]:.3g} vs {base[('mean', 'FID mean')]:.3g}; covariance term "
+          f"{lin[('mean', 'FID covariance')]:.3g} vs {base[('mean', 'FID covariance')]:.3g}")
 
 # %% [markdown]
 # ### The paper's numbers, for comparison
@@ -258,134 +396,79 @@ print(seed_report.to_string())
 # Our measured tables, side by side (one column block per prior):
 
 # %%
-side = pd.concat({f"measured: {dataset}, {p} prior": tables[p] for p in PRIORS}, axis=1)
-side
+pd.concat({f"measured: {dataset}, {p} prior": tables[p] for p in PRIORS}, axis=1)
 
 # %% [markdown]
-# ## Relative changes at a glance
-
-# %%
-plot_scores = [s for s in SCORE_COLUMNS if s in ("IS", "FID", "KID", "sharpness")]
-fig, axes = plt.subplots(len(PRIORS), len(plot_scores), figsize=(3.2 * len(plot_scores), 2.6 * len(PRIORS)),
-                         squeeze=False, sharey="row")
-rows_plotted = SETS[1:]
-for i, prior in enumerate(PRIORS):
-    lg = long[prior].set_index(["set", "score"])
-    for j, score in enumerate(plot_scores):
-        ax = axes[i, j]
-        base = lg.loc[("random samples", score), "value"]
-        for k, name in enumerate(rows_plotted):
-            r = lg.loc[(name, score)]
-            colour = method_color(name.split()[-1])
-            err = None
-            if np.isfinite(r.get("ci_low", np.nan)):
-                err = [[r.rel_change_pct - 100 * (r.ci_low / base - 1)], [100 * (r.ci_high / base - 1) - r.rel_change_pct]]
-                err = np.clip(err, 0, None)
-            ax.errorbar(r.rel_change_pct, k, xerr=err, fmt="o", color=colour,
-                        mfc=colour if r.p_holm < 0.05 else "white")
-        ax.axvline(0, color="#4d4d4d", lw=0.8)
-        ax.set_yticks(range(len(rows_plotted)), rows_plotted)
-        ax.set_title(f"{score} ({prior})", fontsize=9)
-        ax.set_xlabel("change vs random samples (%)")
-fig.tight_layout()
-study.savefig(fig, "relative_change", caption=(
-    f"Change of each score against the random samples (%), `{dataset}`; filled markers: Holm-adjusted p < 0.05; "
-    "bars: the row's 95% bootstrap interval (IS, FID) relative to the random samples' value. IS and sharpness: "
-    "higher is better; FID, KID: lower is better."))
-
-# %% [markdown]
-# ## What the table says
+# ## What the evidence says about the paper's claims
 #
-# The paper claims that matched midpoints are statistically indistinguishable from random samples, and that
-# linear midpoints are significantly worse (Table 2 shows a lower IS in every setting). The next cell reads both
-# claims off the measured table, per model and per score:
-# - a matched set counts as *indistinguishable* on a score when its **unadjusted** p-value is ≥ 0.05 (no
-#   correction that would make this claim easier); not rejecting is not proving equality — the bootstrap intervals
-#   say how large a difference the data still allow;
-# - a linear set counts as *significantly worse* when its **Holm-adjusted** p-value is < 0.05 and the score moved in
-#   its worse direction (IS down, FID/KID up). A significant move the other way is flagged as "better": FID and KID
-#   compare whole feature distributions with the real images', so a set that is blurrier but closer to the centre
-#   of the real features (midpoints average their endpoints) can score better on them while its images are
-#   visibly worse — the IS and the image statistics of the same rows tell the two apart.
+# The paper claims that matched midpoints are indistinguishable from random samples and that linear midpoints are
+# worse. Read off the pooled verdicts, for the scores the calibration showed to be usable:
 
 # %%
-main_scores = [s for s in ("IS", "FID", "KID") if s in SCORE_COLUMNS]
-smallest_holm = min(1.0, (len(SETS) - 1) / (cfg.n_boot + 1))
-if smallest_holm >= 0.05:
-    print(f"NOTE: with {cfg.n_boot} permutations the smallest Holm-adjusted p-value is {smallest_holm:.3f}, so no "
-          "linear set can be called significantly worse at this preset (a plumbing run, not a result).\n")
-verdict = {}
-for prior in PRIORS:
-    v = metrics.verdicts(long[prior], matched=["2-point matched", "4-point matched"],
-                         linear=["2-point linear", "4-point linear"], scores=main_scores)
-    verdict[prior] = v
-    print(f"{dataset}, {prior} prior:")
-    for name, g in v.groupby("set", sort=False):
-        held = g[g.holds].score.tolist()
-        failed = g[~g.holds].score.tolist()
-        claim = g.claim.iloc[0]
-        changes = ", ".join(f"{r.score} {r.rel_change_pct:+.1f}% (p={r.p_value:.3g}, Holm {r.p_holm:.3g})"
-                            for r in g.itertuples())
-        status = ("yes, on every score" if not failed else
-                  "no, on none of the scores" if not held else f"on {', '.join(held)} only, not on {', '.join(failed)}")
-        better = [r.score for r in g.itertuples() if r.p_holm < 0.05 and
-                  (r.rel_change_pct > 0) == (metrics.WORSE[r.score] == "lower")]
-        if better:
-            status += f" -- significantly BETTER than random samples on {', '.join(better)}"
-        print(f"  {name}: {claim}? {status}.  [{changes}]")
-    agrees = bool(v.holds.all())
-    print(f"  -> {'agrees with' if agrees else 'differs from'} the paper's claim (matched = random samples, linear "
-          f"worse) on {', '.join(main_scores)}" + ("." if agrees else
-          f": it fails for {', '.join(sorted(set(v[~v.holds].set)))}."))
-    sl = long[prior].set_index(["set", "score"])
-    print("  (SLERP, not in the paper's table: " + ", ".join(
-        f"{s} {sl.loc[('2-point slerp', s), 'rel_change_pct']:+.1f}% (Holm p={sl.loc[('2-point slerp', s), 'p_holm']:.3g})"
-        for s in main_scores) + ")")
-    print()
-assert set(verdict[PRIORS[0]].set) == {"2-point matched", "4-point matched", "2-point linear", "4-point linear"}
-
-# %%
-summary = pd.concat({p: v.pivot(index="set", columns="score", values="holds") for p, v in verdict.items()},
-                    names=["prior"])
-summary = summary.reindex(columns=main_scores)
+usable_scores = [sc for sc in SCORES if usable[sc]]
+summary = ev[ev.set.isin(LINEAR + MATCHED) & ev.score.isin(usable_scores)].pivot_table(
+    index=["prior", "set"], columns="score", values="verdict", aggfunc="first").reindex(columns=usable_scores)
 study.save_table(summary, "claims", caption=(
-    f"The paper's claims checked on the measured `{dataset}` tables: True where the claim of the row "
-    "(matched: indistinguishable from random samples; linear: significantly worse) holds for that score."))
-print(f"notebook wall time so far: {time.monotonic() - T0:.0f} s")
+    f"Pooled verdicts, `{dataset}`, on the calibrated scores ({', '.join(usable_scores)}): linear and SLERP rows "
+    "tested for worse (Holm), matched rows for equivalence (TOST, margin 3σ)."))
+for prior in PRIORS:
+    v = ev[(ev.prior == prior) & ev.score.isin(usable_scores)]
+    m = v[v.set.isin(MATCHED)]
+    lin = v[v.set.isin(["2-point linear", "4-point linear"])]
+    eq_all = bool((m.verdict == "equivalent").all())
+    study.claim(f"{dataset}, {prior}: both matched rows are equivalent to random samples on every calibrated score "
+                f"({int((m.verdict == 'equivalent').sum())} of {len(m)} cells; intersection-union test)", eq_all)
+    study.claim(f"{dataset}, {prior}: the 4-point linear row is worse than random samples on every calibrated score "
+                f"({int((lin[lin.set == '4-point linear'].verdict == 'worse').sum())} of {len(usable_scores)})",
+                (lin[lin.set == "4-point linear"].verdict == "worse").all())
+    two = lin[lin.set == "2-point linear"]
+    print(f"  2-point linear, {prior}: " + ", ".join(f"{r.score} {r.change_pct:+.1f}% ({r.verdict}, {r.agree}/{R} "
+                                                     "replicates agree)" for r in two.itertuples()))
+study.save_claims()
+print(f"notebook wall time: {time.monotonic() - T0:.0f} s")
 
 # %% [markdown]
 # ## Summary
 #
 # - The inception score is a property of a *network* as much as of the images: the literature's number needs the
 #   TF Inception-v3 weights (torch-fidelity), and this notebook says so instead of printing a number from another
-#   network. Where the weights exist (`$OTLATENT_INCEPTION_WEIGHTS`), the same cells add that column.
-# - In the feature space of a classifier trained on the dataset, the table above gives, per model, the IS, FID and
-#   KID of random samples and of 2-point and 4-point midpoints, with std over splits, bootstrap intervals and
-#   permutation tests. The claims cell states, from those numbers, for which model and score the paper's two claims
-#   hold at this preset; `figures/tables/06_claims_<dataset>.csv` keeps the answer.
-# - Image statistics (sharpness, contrast, saturation) test the paper's visual claim — linear midpoints are blurrier
-#   and less saturated — one image at a time.
+#   network.
+# - In the feature space of a classifier trained on the dataset, and with image statistics, every set is scored on
+#   all its images, for every replicate model; the random samples are drawn several times, which measures the set
+#   noise of each score and fixes the equivalence margins before any midpoint is compared.
+# - The calibration ladder shows which scores see blur, contrast loss and desaturation of real images; only those
+#   scores carry verdicts. The real-data row places random samples and midpoints relative to the data itself, and
+#   the two FID terms say why a set can be blurrier and still closer in FID.
+# - The claims table gives, per prior, the pooled verdicts: linear rows worse (Holm), matched rows equivalent
+#   (TOST). The random-vs-random control and the exact-law matched rows check the pipeline itself.
 #
 # ## Exercises
 #
-# 1. Why must the random samples and the midpoints be scored with the *same* number of images and splits?
-# 2. The 4-point matched midpoint has exactly the prior's law. Why may its score still differ a little from the
-#    random samples' in a finite table?
-# 3. A reviewer asks for the 2-point midpoints at $t = 1/4$ instead of $1/2$. Which way do you expect the linear
-#    row to move, and why?
+# 1. *Predict, then run.* With `cfg.n_baseline = 2` instead of 5, would more or fewer matched cells be declared
+#    equivalent? Run `metrics.equivalence_power` for both and explain the difference.
+# 2. The null control's false-positive rate is computed with the same σ that its draws estimated. Why does that make
+#    the check slightly optimistic, and what would an honest check with a held-out σ look like?
+# 3. A reviewer asks why the margin is 3σ and not a fixed ±5%. Give one argument for each choice.
 #
 # ### Solutions
 #
-# 1. The IS estimates $p(y)$ within each split, and the KL average is biased for small splits (an empirical
-#    marginal over few images has lower entropy), so IS depends on the split size; FID's covariance estimate is
-#    biased by sample size too. Only equal sizes make the scores comparable — the permutation test keeps them equal.
-# 2. Sampling error: the images are a finite sample (the ± and the intervals), and the permutation test rejects at
-#    level 0.05 one time in twenty even when the laws are equal. Six models times three scores make 18 matched
-#    tests, so about one "significant" matched row is expected by chance alone, though every one of those sets has
-#    the prior's law. Two consequences: a claim that rests on many tests needs a correction for multiplicity (the
-#    Holm-adjusted p-values of the table), and a matched row that is *not* significant shows only that this sample
-#    could not tell the sets apart — not that they are equal, which would take an equivalence test with a margin
-#    fixed in advance.
-# 3. Towards the random samples: at $t = 1/4$ the components have variance $(t^2 + (1-t)^2)\,\mathrm{Var}[z] =
-#    0.625\,\mathrm{Var}[z]$ instead of $0.5\,\mathrm{Var}[z]$, so the latent is closer to the prior's shell and
-#    the images degrade less.
+# 1. Fewer. The standard error of a change against the mean of K draws is $\sigma\sqrt{1+1/K}$ per replicate, and
+#    σ itself is estimated with $R(K-1)$ degrees of freedom:
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+for k_draws in (2, 5):
+    se = np.sqrt((1 + 1 / k_draws) / R)  # in units of sigma
+    print(f"K = {k_draws}: SE = {se:.3f} sigma, power at an exact null = "
+          f"{metrics.equivalence_power(0.0, se, metrics.MARGIN_SD):.3f}")
+
+# %% [markdown]
+# With K = 2 the standard error is larger (and σ rests on R degrees of freedom only), so the 90% interval reaches
+# the margin more often: fewer equivalences.
+#
+# 2. Each draw's test divides by a σ that includes that very draw's deviation, so a draw far from the others also
+#    widens the σ that judges it; with few degrees of freedom this understates the false-positive rate a little.
+#    An honest check estimates σ from some models and tests the draws of the others (or uses fresh draws).
+# 3. 3σ ties the margin to what the design can resolve: a change the size of the noise between two random-sample
+#    sets is no change a reader could see in a table of this size. A fixed ±5% ties it to what matters in practice
+#    and does not shrink as the sets grow — but it must be justified per score, since "5% of FID" and "5% of
+#    sharpness" are not comparable. Either way, it is fixed before looking.

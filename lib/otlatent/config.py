@@ -71,11 +71,17 @@ class Preset:
     gan_calibration : int
         Prior latents over which a finished generator's batch-norm statistics are computed
         (:func:`otlatent.dcgan.calibrate_batchnorm`).
+    gan_replicates : int
+        Independently seeded DCGANs per (dataset, prior) (seeds ``seed, seed + 1, ...``): the replicates whose
+        spread the sample-quality verdicts pool over (:mod:`otlatent.metrics.equivalence`).
     checkpoint_minutes : float
         Wall time between atomic training checkpoints.
     n_score, score_splits : int
         Generated images per row of the sample-quality table (notebook 06; the paper: 50,000) and the
         inception-score splits (10 in the literature).
+    n_baseline : int
+        Independent random-sample sets per model in notebook 06: the baseline's mean, the set noise of every score
+        and the random-vs-random null control.
     n_boot : int
         Bootstrap resamples and permutation relabellings per score.
     clf_width, clf_epochs, clf_train, clf_test : int
@@ -112,9 +118,11 @@ class Preset:
     gan_epochs: float
     gan_max_images: int | None
     gan_calibration: int
+    gan_replicates: int
     checkpoint_minutes: float
     n_score: int
     score_splits: int
+    n_baseline: int
     n_boot: int
     clf_width: int
     clf_epochs: int
@@ -141,8 +149,8 @@ PRESETS: dict[str, Preset] = {
         description="CI plumbing check: seconds per notebook, numbers are noisy",
         n_sim=20_000, n_brute=5, n_lp=20, grid=201, n_trials=40,
         gan_resolution=32, gan_width=8, gan_batch=16, gan_epochs=1, gan_max_images=512, gan_calibration=4096,
-        checkpoint_minutes=1,
-        n_score=400, score_splits=2, n_boot=40, clf_width=8, clf_epochs=3, clf_train=2_000, clf_test=400,
+        gan_replicates=2, checkpoint_minutes=1,
+        n_score=400, score_splits=2, n_baseline=3, n_boot=40, clf_width=8, clf_epochs=3, clf_train=2_000, clf_test=400,
         vae_resolution=45, vae_width=8, vae_batch=16, vae_epochs=1, vae_max_images=512, vae_test=128, n_recon=32,
         map_steps=20,
     ),
@@ -151,8 +159,9 @@ PRESETS: dict[str, Preset] = {
         description="laptop / classroom: real results in minutes per notebook on 2 cores",
         n_sim=1_000_000, n_brute=7, n_lp=60, grid=801, n_trials=200,
         gan_resolution=32, gan_width=32, gan_batch=64, gan_epochs=25, gan_max_images=None, gan_calibration=4096,
-        checkpoint_minutes=3,
-        n_score=5_000, score_splits=10, n_boot=200, clf_width=16, clf_epochs=8, clf_train=20_000, clf_test=2_000,
+        gan_replicates=3, checkpoint_minutes=3,
+        n_score=5_000, score_splits=10, n_baseline=5, n_boot=200, clf_width=16, clf_epochs=8, clf_train=20_000,
+        clf_test=2_000,
         vae_resolution=45, vae_width=32, vae_batch=64, vae_epochs=60, vae_max_images=None, vae_test=1_000,
         n_recon=250, map_steps=150,
     ),
@@ -161,8 +170,8 @@ PRESETS: dict[str, Preset] = {
         description="the paper's scale, for a GPU machine",
         n_sim=1_000_000, n_brute=8, n_lp=200, grid=2001, n_trials=1000,
         gan_resolution=64, gan_width=64, gan_batch=128, gan_epochs=25, gan_max_images=None, gan_calibration=4096,
-        checkpoint_minutes=10,
-        n_score=50_000, score_splits=10, n_boot=1_000, clf_width=32, clf_epochs=15, clf_train=50_000,
+        gan_replicates=3, checkpoint_minutes=10,
+        n_score=50_000, score_splits=10, n_baseline=5, n_boot=1_000, clf_width=32, clf_epochs=15, clf_train=50_000,
         clf_test=10_000,
         vae_resolution=64, vae_width=64, vae_batch=128, vae_epochs=100, vae_max_images=None, vae_test=1_000,
         n_recon=1_000, map_steps=500,
@@ -176,8 +185,8 @@ PRESETS: dict[str, Preset] = {
 #: shrinks.
 COUNT_FIELDS: tuple[str, ...] = (
     "n_sim", "n_brute", "n_lp", "grid", "n_trials",
-    "gan_epochs", "gan_max_images", "gan_calibration",
-    "n_score", "n_boot", "clf_epochs", "clf_train", "clf_test",
+    "gan_epochs", "gan_max_images", "gan_calibration", "gan_replicates",
+    "n_score", "n_baseline", "n_boot", "clf_epochs", "clf_train", "clf_test",
     "vae_epochs", "vae_max_images", "vae_test", "n_recon", "map_steps",
 )  # fmt: skip
 
@@ -195,7 +204,8 @@ def dry_run(preset: Preset) -> Preset:
     counts = dict(
         n_sim=20_000, n_brute=5, n_lp=20, grid=201, n_trials=40,
         gan_epochs=1, gan_max_images=2 * preset.gan_batch, gan_calibration=2 * preset.gan_batch,
-        n_score=10 * preset.score_splits, n_boot=10, clf_epochs=5, clf_train=512, clf_test=200,
+        gan_replicates=2, n_score=10 * preset.score_splits, n_baseline=3, n_boot=10,
+        clf_epochs=5, clf_train=512, clf_test=200,
         vae_epochs=1, vae_max_images=2 * preset.vae_batch + 64, vae_test=64, n_recon=8, map_steps=5,
     )  # fmt: skip
     assert set(counts) == set(COUNT_FIELDS)

@@ -23,10 +23,12 @@ __all__ = [
     "dcgan_config_for",
     "dcgan_for",
     "dcgans_for",
+    "dcgan_replicates_for",
     "train_job",
     "vae_images_for",
     "vae_for",
     "classifier_for",
+    "real_halves_for",
 ]
 
 
@@ -45,8 +47,10 @@ def images_for(study, resolution: int | None = None):
     return data.load(study.dataset, resolution or preset.gan_resolution, n=preset.gan_max_images, seed=study.seed)
 
 
-def dcgan_config_for(study, prior: str, images) -> GANConfig:
-    """The DCGAN config of a notebook run: ``study``'s dataset, preset, seed and precision, with ``prior``."""
+def dcgan_config_for(study, prior: str, images, replicate: int = 0) -> GANConfig:
+    """The DCGAN config of a notebook run: ``study``'s dataset, preset and precision, with ``prior``; replicate
+    ``r`` is seeded ``study.seed + r`` (same training images, another initialisation and batch order).
+    """
     preset = study.preset
     return GANConfig(
         dataset=study.dataset,
@@ -56,7 +60,7 @@ def dcgan_config_for(study, prior: str, images) -> GANConfig:
         width=preset.gan_width,
         batch_size=preset.gan_batch,
         iterations=iterations_for(len(images), preset),
-        seed=study.seed,
+        seed=study.seed + replicate,
         preset=preset.name,
         precision=study.precision,
     )
@@ -88,24 +92,37 @@ def train_job(config, images, run_dir=None, device: str = "cpu", **options) -> s
 
 
 def dcgans_for(study, priors=("gaussian", "uniform"), images=None, workers: int | None = None) -> dict[str, GANRun]:
-    """The DCGANs of a notebook run, one per prior: reloaded when finished, the others trained side by side
-    (:mod:`otlatent.side_by_side`: one worker process per model where there are spare cores).
+    """The DCGANs of a notebook run, one per prior (replicate 0): reloaded when finished, the others trained side by
+    side (:mod:`otlatent.side_by_side`: one worker process per model where there are spare cores).
 
     Returns ``{prior: GANRun}`` as :func:`dcgan_for` would, each reloaded from its finished model.
     """
+    runs = dcgan_replicates_for(study, priors, images, workers, replicates=1)
+    return {prior: runs[prior, 0] for prior in priors}
+
+
+def dcgan_replicates_for(
+    study, priors=("gaussian", "uniform"), images=None, workers: int | None = None, replicates: int | None = None
+) -> dict[tuple[str, int], GANRun]:
+    """``replicates`` (default ``study.preset.gan_replicates``) independently seeded DCGANs per prior
+    (:func:`dcgan_config_for`), as ``{(prior, replicate): GANRun}``: the finished ones reloaded, the others
+    trained side by side, every model in its own run folder.
+    """
     images = images if images is not None else images_for(study)
-    configs = {prior: dcgan_config_for(study, prior, images) for prior in priors}
-    runs, jobs = {}, []
-    for prior, config in configs.items():
+    replicates = study.preset.gan_replicates if replicates is None else replicates
+    configs = {(p, r): dcgan_config_for(study, p, images, r) for r in range(replicates) for p in priors}
+    runs, jobs, names = {}, [], {}
+    for key, config in configs.items():
         _, _, finished = finished_run(config, images.images_u8, None, load_generator, study.device)
         if finished is not None:
-            runs[prior] = finished
+            runs[key] = finished
         else:
             kwargs = {"config": config, "images": images, "device": study.device, **_dcgan_options(study)}
-            jobs.append(Job(prior, train_job, kwargs))
-    for prior, path in run_side_by_side(jobs, workers).items():
-        runs[prior] = load_generator(path, study.device)
-    return {prior: runs[prior] for prior in priors}
+            names[config.name] = key
+            jobs.append(Job(config.name, train_job, kwargs))
+    for name, path in run_side_by_side(jobs, workers).items():
+        runs[names[name]] = load_generator(path, study.device)
+    return {key: runs[key] for key in configs}
 
 
 def vae_images_for(study):
@@ -172,6 +189,38 @@ def vae_for(study, train_images=None, progress: bool = True) -> VAERun:
     )
 
 
+def _classifier_images(study):
+    """The images the classifier of a notebook run is trained and tested on (see :func:`classifier_for`)."""
+    preset = study.preset
+    if study.dataset == "synthetic":
+        return data.make_synthetic(preset.clf_train + preset.clf_test, preset.gan_resolution, seed=study.seed + 1)
+    return data.load(study.dataset, preset.gan_resolution, n=preset.gan_max_images, seed=study.seed)
+
+
+def real_halves_for(study, clf: TrainedClassifier) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out real images of ``clf`` (never trained on) in two disjoint halves: ``(reference, real)``.
+
+    ``reference`` is the real set every FID and KID is computed against; ``real`` is scored like a generated set, the
+    real-data row of a table. LFW is split by person (a seeded half of the held-out people each, so that no face in
+    the real row has the same person in the reference); other datasets by a seeded permutation.
+    """
+    images = _classifier_images(study)
+    _, test_idx = split_indices(len(images), clf.config.n_train, clf.config.n_test, clf.config.seed)
+    rng = np.random.default_rng(study.seed + 7)
+    if study.dataset == "lfw" and images.identities is not None:
+        people = np.asarray(images.identities)[test_idx]
+        names = rng.permutation(np.unique(people))
+        counts = pd.Series(people).value_counts()
+        cum = np.cumsum(counts.reindex(names).to_numpy())
+        ref_people = set(names[: int(np.searchsorted(cum, len(test_idx) / 2)) + 1])
+        in_ref = np.array([p in ref_people for p in people])
+    else:
+        in_ref = np.zeros(len(test_idx), bool)
+        in_ref[rng.permutation(len(test_idx))[: len(test_idx) // 2]] = True
+    x = images.images_u8[test_idx]
+    return x[in_ref], x[~in_ref]
+
+
 def classifier_for(study, progress: bool = True) -> tuple[TrainedClassifier, np.ndarray]:
     """The classifier of a notebook run and the held-out real images (uint8) it was tested on.
 
@@ -181,11 +230,7 @@ def classifier_for(study, progress: bool = True) -> tuple[TrainedClassifier, np.
     images are the real reference set for FID and KID.
     """
     preset = study.preset
-    n_needed = preset.clf_train + preset.clf_test
-    if study.dataset == "synthetic":
-        images = data.make_synthetic(n_needed, preset.gan_resolution, seed=study.seed + 1)
-    else:
-        images = data.load(study.dataset, preset.gan_resolution, n=preset.gan_max_images, seed=study.seed)
+    images = _classifier_images(study)
     task = "labels" if images.labels is not None else "rotation"
     config = ClassifierConfig(
         dataset=study.dataset,

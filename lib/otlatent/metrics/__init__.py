@@ -10,12 +10,32 @@
 - :mod:`~otlatent.metrics.resampling` -- permutation tests, bootstrap intervals, Holm's correction;
 - :mod:`~otlatent.metrics.tables` -- one table of scores against the random samples (:func:`score_sets`), the
   paper's Table 2 layout (:func:`paper_style_table`), its claims (:func:`verdicts`), means with intervals;
+- :mod:`~otlatent.metrics.equivalence` -- verdicts over replicated models: set noise from several random-sample
+  draws, random-effects pooling, equivalence (TOST) with a fixed margin, Holm-adjusted "worse" tests
+  (:func:`evidence`, :func:`false_positive_rate`);
+- :mod:`~otlatent.metrics.calibration` -- a ladder of known degradations of real images and each score's response
+  (:func:`degradation_ladder`, :func:`sensitivity`);
 - :mod:`~otlatent.metrics.reconstruction` -- MSE, PSNR and SSIM against clean images.
 
 The names below are re-exported so that ``from otlatent import metrics; metrics.score_sets(...)`` works.
 """
 
-from .distances import frechet_distance, kernel_distance, mmd2_unbiased
+from .calibration import DEGRADATIONS, degradation_ladder, degrade, sensitivity
+from .distances import fid_terms, frechet_distance, kernel_distance, mmd2_unbiased
+from .equivalence import (
+    BASELINE,
+    MARGIN_SD,
+    RANDOM_VS_RANDOM,
+    equivalence_power,
+    evidence,
+    false_positive_rate,
+    random_effects,
+    relative_changes,
+    set_noise,
+    tost_p,
+    verdict_table,
+    worse_p,
+)
 from .image_statistics import LAPLACIAN, compare_statistics, image_statistics, statistics_table
 from .inception import (
     INCEPTION_WEIGHTS_FILE,
@@ -27,7 +47,7 @@ from .inception import (
 )
 from .reconstruction import PSNR_CAP, reconstruction_quality
 from .resampling import bootstrap_ci, holm, kid_permutation_test, permutation_test
-from .tables import WORSE, mean_ci_table, paper_style_table, score_sets, verdicts
+from .tables import WORSE, mean_ci_table, paper_style_table, score_sets, set_scores, verdicts
 
 __all__ = [
     "image_statistics",
@@ -48,6 +68,24 @@ __all__ = [
     "bootstrap_ci",
     "kid_permutation_test",
     "score_sets",
+    "set_scores",
+    "fid_terms",
+    "evidence",
+    "verdict_table",
+    "false_positive_rate",
+    "set_noise",
+    "relative_changes",
+    "random_effects",
+    "tost_p",
+    "worse_p",
+    "equivalence_power",
+    "MARGIN_SD",
+    "BASELINE",
+    "RANDOM_VS_RANDOM",
+    "DEGRADATIONS",
+    "degrade",
+    "degradation_ladder",
+    "sensitivity",
     "WORSE",
     "paper_style_table",
     "verdicts",

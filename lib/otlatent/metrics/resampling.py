@@ -89,9 +89,10 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
-def kid_permutation_test(reference, a, b, n_perm: int = 200, seed: int = 0, max_n: int = 2000) -> dict:
-    """Permutation test of ``MMD^2(b, ref) - MMD^2(a, ref)`` (unbiased, KID's kernel, full sets of at most
-    ``max_n`` samples each; two-sided).
+def kid_permutation_test(reference, a, b, n_perm: int = 200, seed: int = 0, max_n: int | None = None) -> dict:
+    """Permutation test of ``MMD^2(b, ref) - MMD^2(a, ref)`` (unbiased, KID's kernel, on **all** samples of each
+    set; two-sided). ``max_n`` (default none) keeps the first ``max_n`` samples of each set, for memory: the pooled
+    kernel matrix has ``(len(a) + len(b))^2`` entries.
 
     The pooled kernel matrix is computed once; the within-set sums of a relabelling are ``1_X^T K 1_X``, done
     for all relabellings in one matrix product.  Returns ``{"diff", "p", "null"}``.
@@ -99,6 +100,7 @@ def kid_permutation_test(reference, a, b, n_perm: int = 200, seed: int = 0, max_
     r = torch.as_tensor(reference).double()[:max_n]
     a = torch.as_tensor(a).double()[:max_n]
     b = torch.as_tensor(b).double()[:max_n]
+    # (``[:None]`` keeps every sample)
     pooled = torch.cat([a, b])
     na, nb = len(a), len(b)
     kpp = poly_kernel(pooled, pooled)

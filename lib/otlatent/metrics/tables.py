@@ -9,11 +9,43 @@ import pandas as pd
 import torch
 
 from ..runtime import torch_threads
-from .distances import fid_from_stats, frechet_distance, kernel_distance, moments
+from .distances import fid_from_stats, fid_terms, frechet_distance, kernel_distance, mmd2_unbiased, moments
+from .image_statistics import image_statistics
 from .inception import inception_score, split_mean_is
 from .resampling import bootstrap_ci, holm_by_score, kid_permutation_test, permutation_test
 
-__all__ = ["score_sets", "WORSE", "paper_style_table", "verdicts", "mean_ci_table"]
+__all__ = ["set_scores", "score_sets", "WORSE", "paper_style_table", "verdicts", "mean_ci_table"]
+
+
+def set_scores(
+    features: dict | None,
+    images_u8=None,
+    reference: dict | None = None,
+    *,
+    splits: int = 10,
+    inception_score_: bool = True,
+) -> dict[str, float]:
+    """Every score of one image set, each on **all** its images: the values the replicated design of
+    :mod:`~otlatent.metrics.equivalence` compares.
+
+    - ``IS``: split-mean inception score over ``splits`` splits (``features["logits"]``; when ``inception_score_``);
+    - ``FID`` (and its terms ``FID mean``, ``FID covariance``: :func:`~otlatent.metrics.distances.fid_terms`) and
+      ``KID``, the full-set unbiased MMD^2 with KID's kernel, against ``reference["pool"]``;
+    - ``sharpness``, ``contrast`` and (colour images) ``saturation``: the means of
+      :func:`~otlatent.metrics.image_statistics` over ``images_u8``.
+    """
+    out = {}
+    with torch_threads(1):
+        if features is not None and inception_score_:
+            out["IS"] = inception_score(logits=torch.as_tensor(features["logits"]).double(), splits=splits)["mean"]
+        if features is not None and reference is not None:
+            terms = fid_terms(features["pool"], reference["pool"])
+            out.update({"FID": terms["fid"], "FID mean": terms["mean"], "FID covariance": terms["covariance"]})
+            out["KID"] = mmd2_unbiased(features["pool"], reference["pool"])
+        if images_u8 is not None:
+            st = image_statistics(images_u8).mean()
+            out.update({k: float(v) for k, v in st.items() if np.isfinite(v)})
+    return out
 
 
 def score_sets(
@@ -135,6 +167,8 @@ WORSE = {
     "sharpness": "lower",
     "contrast": "lower",
     "saturation": "lower",
+    "FID mean": "higher",
+    "FID covariance": "higher",
 }
 
 
