@@ -95,15 +95,22 @@ print("the same confident predictions, shuffled into 10 splits:",
 # torch-fidelity computes that score with the TF-ported Inception-v3 (`weights-inception-2015-12-05-6726825d.pth`).
 # `metrics.inception_status` looks for the file (the path in `$OTLATENT_INCEPTION_WEIGHTS`, then
 # `<data root>/weights/`, then torch hub's checkpoint folder) and allows a download only when asked
-# (`$OTLATENT_ALLOW_DOWNLOAD=1`). A network with random weights gives a number, but not an inception score: when the
-# weights are missing, this notebook does not compute one.
+# (`$OTLATENT_ALLOW_DOWNLOAD=1`). Where it is found, every set below is also scored in that network's feature space
+# (`metrics.inception_features`: IS from its 1008 logits, FID and KID from its 2048 pool features), and those
+# columns go through the same replicates, margins and tests. A network with random weights gives a number, but not
+# an inception score: when the weights are missing, this notebook does not compute one (the tests run the whole
+# path with a random stand-in weight file and never print its numbers).
 
 # %%
 inception = metrics.inception_status()
-if inception["available"]:
-    print("Literature inception score: will be computed.", inception["reason"])
+INCEPTION = inception["available"]
+if INCEPTION:
+    print("Inception-v3 scores (IS, FID, KID in torch-fidelity's feature space): will be computed for every set,",
+          "with the same replicates, margins and tests as the classifier's scores.", inception["reason"])
+    if study.device == "cpu":
+        print("NOTE: Inception-v3 at 299 px costs about 6 GFLOP per image; on a CPU this makes the notebook slow.")
 else:
-    print("Literature inception score: NOT computed on this machine.\nWhy:", inception["reason"])
+    print("Inception-v3 scores: NOT computed on this machine.\nWhy:", inception["reason"])
 
 # %% [markdown]
 # ## Scores that work here: a classifier trained on the dataset
@@ -155,10 +162,20 @@ reference = clf.features(reference_u8)
 print(f"reference: {len(reference_u8):,} held-out real images; real-data row: {len(real_u8):,} other held-out images")
 
 
+if INCEPTION:
+    inception_reference = metrics.inception_features(reference_u8, inception["weights_path"], study.device)
+
+
 def scores_of(images_u8):
-    """Every score of one image set (all its images): classifier IS, FID (and its two terms), KID, image statistics."""
-    return metrics.set_scores(clf.features(images_u8), images_u8, reference, splits=cfg.score_splits,
-                              inception_score_=LABELLED)
+    """Every score of one image set (all its images): classifier IS, FID (and its two terms), KID, image statistics,
+    and the Inception-v3 IS, FID and KID when the weights were found."""
+    out = metrics.set_scores(clf.features(images_u8), images_u8, reference, splits=cfg.score_splits,
+                             inception_score_=LABELLED)
+    if INCEPTION:
+        feats = metrics.inception_features(images_u8, inception["weights_path"], study.device)
+        extra = metrics.set_scores(feats, None, inception_reference, splits=cfg.score_splits)
+        out.update({f"{k} (Inception)": v for k, v in extra.items()})
+    return out
 
 
 real_scores = scores_of(real_u8)
@@ -202,7 +219,8 @@ for prior in PRIORS:
                                                    value=v) for k, v in real_scores.items()])], ignore_index=True)
 study.save_table(values.round(8), "values", show=False, caption=(
     f"Every scored set, `{dataset}`: prior, replicate model (-1: real data), set, draw, score, value."))
-MAIN = [sc for sc in ("IS", "FID", "KID") if sc in real_scores]
+MAIN = [sc for sc in ("IS", "FID", "KID", "IS (Inception)", "FID (Inception)", "KID (Inception)")
+        if sc in real_scores]
 STATS = [sc for sc in ("sharpness", "contrast", "saturation") if sc in real_scores]
 SCORES = MAIN + STATS
 
@@ -221,8 +239,9 @@ GENERATED = values[values.set != "real data"]
 noise = pd.concat({prior: metrics.set_noise(GENERATED[GENERATED.prior == prior]) for prior in PRIORS}, names=["prior"])
 noise["margin_pct"] = metrics.MARGIN_SD * noise.sigma_pct
 R = cfg.gan_replicates
-noise["power_at_null"] = [metrics.equivalence_power(0.0, sg * np.sqrt((1 + 1 / K) / R), metrics.MARGIN_SD * sg)
-                          for sg in noise.sigma_pct]
+noise["power_at_null"] = [metrics.equivalence_power(0.0, r.sigma_pct * np.sqrt((1 + 1 / K) / R),
+                                                   metrics.MARGIN_SD * r.sigma_pct, df=r.df)
+                          for r in noise.itertuples()]
 study.save_table(noise.loc[(slice(None), SCORES), :].round(3), "noise", caption=(
     f"Set noise σ (% of the score, between {K} random-sample sets of {n:,} images per model, pooled over {R} "
     f"replicates), the equivalence margin 3σ, and the probability that an exact null is declared equivalent."))
@@ -243,17 +262,20 @@ for (kind, level), x in metrics.degradation_ladder(real_u8, seed=seed).items():
     for score, value in scores_of(x).items():
         ladder_rows.append(dict(kind=kind, level=level, score=score, value=value))
 ladder = pd.DataFrame(ladder_rows)
-margins = noise.groupby("score").margin_pct.max()  # the wider of the two priors' margins
+# each score's margin in its own units: margin % of the random samples' mean value (the wider of the two priors)
+base_value = GENERATED[GENERATED.set == metrics.BASELINE].groupby(["prior", "score"]).value.mean()
+margins = (noise.margin_pct / 100 * base_value.reindex(noise.index)).groupby("score").max()
 sens = metrics.sensitivity(ladder[ladder.score.isin(SCORES)], metrics.WORSE, margins)
 MIDPOINT_LIKE = ("blur", "blend", "contrast", "desaturate")
 usable = {sc: bool(sens[(sens.score == sc) & sens.kind.isin(MIDPOINT_LIKE)].sensitive.any()) for sc in SCORES}
 study.save_table(sens.set_index(["score", "kind"]), "calibration", caption=(
-    f"Each score on the degradation ladder of {len(real_u8):,} real images: change (%) per level, monotone, the "
-    "mildest level beyond the score's margin, sensitive (both)."))
+    f"Each score on the degradation ladder of {len(real_u8):,} real images: change per level (in the score's units "
+    "and in %), monotone, the mildest level beyond the score's margin, sensitive (both)."))
 fig = evidence_plots.ladder_figure(ladder, SCORES, margins, title=f"{dataset}: scores of degraded real images")
 study.savefig(fig, "calibration", caption=(
-    "Change of each score when real images are degraded by increasing amounts (levels of `metrics.DEGRADATIONS`); "
-    "grey band: the score's equivalence margin. A score that stays in the band cannot see that change."))
+    "Change of each score when real images are degraded by increasing amounts (levels of `metrics.DEGRADATIONS`), "
+    "in units of the score's equivalence margin (3σ of the random samples' value); grey band: ±1 margin. A score "
+    "that stays in the band cannot see that change; up is worse for FID and KID, down for the others."))
 print("scores usable for verdicts (sensitive to a midpoint-like change):",
       ", ".join(sc for sc in SCORES if usable[sc]) or "none")
 print("not usable:", ", ".join(sc for sc in SCORES if not usable[sc]) or "none")

@@ -77,10 +77,11 @@ def sensitivity(values: pd.DataFrame, worse: dict, margins: dict | None = None) 
     """How each score responds to each kind of degradation.
 
     ``values`` has columns ``kind``, ``level``, ``score``, ``value`` (the undegraded images as kind ``"none"``).
-    For each (score, kind): ``changes_pct`` (per level, against the undegraded images, in %), ``monotone`` (every
-    level worse than the one before, in the score's ``worse`` direction), ``detects`` (the mildest level whose change
-    in the worse direction exceeds ``margins[score]`` %, NaN if none) and ``sensitive`` = monotone and detects a level.
-    Without ``margins`` any worse change counts.
+    For each (score, kind): ``changes`` (per level, the score minus its undegraded value, in the score's units),
+    ``changes_pct`` (the same in % of the undegraded value: unreliable for distances, whose undegraded value is near
+    zero), ``monotone`` (every level worse than the one before, in the score's ``worse`` direction), ``detects`` (the
+    mildest level whose change in the worse direction exceeds ``margins[score]``, in the score's units; NaN if none)
+    and ``sensitive`` = monotone and detects a level. Without ``margins`` any worse change counts.
     """
     rows = []
     for score, g in values.groupby("score", sort=False):
@@ -89,19 +90,19 @@ def sensitivity(values: pd.DataFrame, worse: dict, margins: dict | None = None) 
         margin = 0.0 if margins is None else float(margins[score])
         for kind, h in g[g.kind != "none"].groupby("kind", sort=False):
             h = h.sort_values("level", key=lambda s: [DEGRADATIONS[kind].index(v) for v in s])
-            change = 100 * (h.value.to_numpy(float) / base - 1)
+            change = h.value.to_numpy(float) - base
             worse_by = sign * change
             steps = np.diff(np.concatenate([[0.0], worse_by]))
             monotone = bool(np.all(steps > 0))
             hit = np.flatnonzero(worse_by > margin)
-            detects = float(h.level.iloc[hit[0]]) if len(hit) else np.nan
             rows.append(
                 dict(
                     score=score,
                     kind=kind,
-                    changes_pct=np.round(change, 2).tolist(),
+                    changes=[float(f"{c:.4g}") for c in change],
+                    changes_pct=np.round(100 * change / abs(base), 2).tolist() if base else [np.nan] * len(change),
                     monotone=monotone,
-                    detects=detects,
+                    detects=float(h.level.iloc[hit[0]]) if len(hit) else np.nan,
                     sensitive=bool(monotone and len(hit)),
                 )
             )

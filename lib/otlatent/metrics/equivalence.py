@@ -259,10 +259,22 @@ def evidence(
         control = changes[(changes.set == RANDOM_VS_RANDOM) & (changes.draw == 0)]
         pooled_input = pd.concat([control, changes[changes.set != RANDOM_VS_RANDOM]])
         for (name, score), h in pooled_input.groupby(["set", "score"], sort=False):
+            row = dict(zip(by, key))
+            if not noise.loc[score, "sigma_pct"] > 0:  # a score that never varies between sets cannot be tested
+                row.update(
+                    set=name,
+                    score=score,
+                    change_pct=float(h.change_pct.mean()),
+                    replicates=len(h),
+                    rep_worse_=[],
+                    rep_equiv_=[],
+                    degenerate_=True,
+                )
+                out.append(row)
+                continue
             re = random_effects(h.change_pct, h.se_pct)
             margin = margin_sd * noise.loc[score, "sigma_pct"] if margins is None else float(margins[score])
             df = float(noise.loc[score, "df"])
-            row = dict(zip(by, key))
             row.update(
                 set=name,
                 score=score,
@@ -284,12 +296,19 @@ def evidence(
             row["rep_equiv_"] = [tost_p(c, e, margin, df) < alpha for c, e in zip(h.change_pct, h.se_pct)]
             out.append(row)
     table = pd.DataFrame(out)
-    family = table.set.isin(list(tested_worse))
+    if "degenerate_" not in table:
+        table["degenerate_"] = False
+    table["degenerate_"] = table["degenerate_"].fillna(False).astype(bool)
+    family = table.set.isin(list(tested_worse)) & ~table["degenerate_"]
     table["p_holm"] = table["p_better_holm"] = np.nan
     table.loc[family, "p_holm"] = holm(table.loc[family, "p_worse"])
     table.loc[family, "p_better_holm"] = holm(table.loc[family, "p_better"])
     verdicts, agree = [], []
     for r in table.itertuples():
+        if r.degenerate_:
+            verdicts.append("no test: the score does not vary between random-sample sets")
+            agree.append(np.nan)
+            continue
         kinds = []
         if r.set in tested_worse:
             kinds.append("worse")
@@ -312,7 +331,7 @@ def evidence(
         agree.append(min(agrees) if agrees else np.nan)
     table["verdict"] = verdicts
     table["agree"] = agree
-    return table.drop(columns=["rep_worse_", "rep_equiv_"])
+    return table.drop(columns=["rep_worse_", "rep_equiv_", "degenerate_"])
 
 
 def _opposite(direction: str) -> str:

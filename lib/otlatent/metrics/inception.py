@@ -22,6 +22,7 @@ __all__ = [
     "inception_status",
     "U8Images",
     "fidelity_metrics",
+    "inception_features",
 ]
 
 
@@ -217,3 +218,28 @@ def fidelity_metrics(
         args["input2"] = U8Images(reference_u8, rgb=inception)
     args.update(kwargs)
     return torch_fidelity.calculate_metrics(**args)
+
+
+@torch.no_grad()
+def inception_features(images_u8, weights_path=None, device: str = "cpu", batch_size: int = 100) -> dict:
+    """torch-fidelity's own Inception-v3 features of uint8 images (grey images repeated to RGB): ``{"pool": (N,
+    2048), "logits": (N, 1008)}`` float64 — the ``2048`` pool features of FID/KID and the ``logits_unbiased`` of the
+    inception score, as :func:`otlatent.metrics.set_scores` takes them.
+
+    ``weights_path``: the weight file (:func:`inception_status`); ``None`` lets torch-fidelity download it.
+    Images are resized to 299 px inside the extractor (TF-1.x bilinear), as in the literature's protocol.
+    """
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    extractor = FeatureExtractorInceptionV3(
+        "inception-v3-compat",
+        ["2048", "logits_unbiased"],
+        feature_extractor_weights_path=None if weights_path is None else str(weights_path),
+    ).to(device)
+    data = U8Images(images_u8, rgb=True).images
+    pools, logits = [], []
+    for s in range(0, len(data), batch_size):
+        p, lg = extractor(data[s : s + batch_size].to(device))
+        pools.append(p.double().cpu())
+        logits.append(lg.double().cpu())
+    return {"pool": torch.cat(pools), "logits": torch.cat(logits)}

@@ -170,6 +170,8 @@ WORSE = {
     "FID mean": "higher",
     "FID covariance": "higher",
 }
+#: The same scores in torch-fidelity's Inception-v3 feature space (notebook 06, when the weights are found).
+WORSE.update({f"{k} (Inception)": WORSE[k] for k in ("IS", "FID", "KID", "FID mean", "FID covariance")})
 
 
 def paper_style_table(long: pd.DataFrame, sets=None, scores=None, alpha: float = 0.05) -> pd.DataFrame:

@@ -51,8 +51,8 @@ def change_figure(ev, sets, scores, title: str = ""):
         ax.invert_yaxis()
         ax.set_title(score, fontsize=9)
         ax.set_xlabel("change vs random samples (%)")
-        if all(abs(v) < 1e3 for v in sub.change_pct):
-            ax.set_xscale("symlog", linthresh=max(margin, 1.0))
+        if np.nanmax(np.abs(sub.ci_high.to_numpy(float))) > 100 and margin > 0:
+            ax.set_xscale("symlog", linthresh=max(10 * margin, 10.0))
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -84,28 +84,27 @@ def placement_figure(values, sets, scores, real: str = "real data", title: str =
     return fig
 
 
-def ladder_figure(ladder, scores, margins=None, title: str = ""):
-    """Change (%) of each score against the undegraded real images along each degradation's levels (one line per
-    kind, one panel per score); the grey band is the score's equivalence margin.
+def ladder_figure(ladder, scores, margins, title: str = ""):
+    """Change of each score against the undegraded real images along each degradation's levels, in units of the
+    score's equivalence margin (one line per kind, one panel per score; symmetric-log axis). Inside the grey band
+    (±1 margin) a score cannot tell the degraded images from the real ones.
     """
     fig, axes = plt.subplots(1, len(scores), figsize=(2.9 * len(scores), 2.8), squeeze=False)
     colours = dict(zip(DEGRADATIONS, ["#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#d62728"]))
     for ax, score in zip(axes[0], scores):
         sub = ladder[ladder.score == score]
         base = float(sub[sub.kind == "none"].value.iloc[0])
-        if margins is not None:
-            ax.axhspan(-margins[score], margins[score], color="#e0e0e0", zorder=0)
+        ax.axhspan(-1, 1, color="#e0e0e0", zorder=0)
         for kind, h in sub[sub.kind != "none"].groupby("kind", sort=False):
             order = [DEGRADATIONS[kind].index(v) for v in h.level]
-            change = 100 * (h.value.to_numpy(float) / base - 1)
-            ax.plot([0] + [o + 1 for o in order], [0.0, *change], "o-", ms=3, color=colours[kind], label=kind)
+            units = (h.value.to_numpy(float) - base) / margins[score]
+            ax.plot([0] + [o + 1 for o in order], [0.0, *units], "o-", ms=3, color=colours[kind], label=kind)
         ax.axhline(0, color="#4d4d4d", lw=0.8)
+        ax.set_yscale("symlog", linthresh=1)
         ax.set_xticks(range(5), ["none", "1", "2", "3", "4"])
         ax.set_xlabel("degradation level")
         ax.set_title(score, fontsize=9)
-        if abs(ax.get_ylim()[1]) > 300:
-            ax.set_yscale("symlog", linthresh=10)
-    axes[0, 0].set_ylabel("change vs real images (%)")
+    axes[0, 0].set_ylabel("change vs real images\n(in equivalence margins)")
     axes[0, -1].legend(fontsize=7, loc="best")
     if title:
         fig.suptitle(title, fontsize=10)
