@@ -27,20 +27,29 @@ Each concept of the paper has one home, named after it (paper term: functions in
 - aggregated posterior q(z): ``aggregate_posterior`` in ``otlatent.posterior``
 - corruptions; MAP reconstruction: ``corrupt``; ``map_latents`` in ``otlatent.corruptions``;
   ``otlatent.map_reconstruction``
-- inception score: ``inception_score``, ``inception_status``, ``fidelity_metrics`` in ``otlatent.metrics.inception``
-- FID, KID, MMD^2: ``frechet_distance``, ``kernel_distance``, ``mmd2_unbiased`` in ``otlatent.metrics.distances``
+- inception score (and torch-fidelity's Inception-v3 features): ``inception_score``, ``inception_status``,
+  ``inception_features``, ``fidelity_metrics`` in ``otlatent.metrics.inception``
+- FID (and its mean and covariance terms), KID, MMD^2: ``frechet_distance``, ``fid_terms``, ``kernel_distance``,
+  ``mmd2_unbiased`` in ``otlatent.metrics.distances``
 - blur, contrast, saturation per image: ``image_statistics``, ``statistics_table``, ``compare_statistics`` in
   ``otlatent.metrics.image_statistics``
 - permutation tests, bootstrap intervals, Holm's correction: ``permutation_test``, ``bootstrap_ci``, ``holm`` in
   ``otlatent.metrics.resampling``
-- Table 2: scores against random samples, verdicts: ``score_sets``, ``paper_style_table``, ``verdicts`` in
-  ``otlatent.metrics.tables``
+- Table 2: every score of a set on all its images; scores against random samples: ``set_scores``, ``score_sets``,
+  ``paper_style_table``, ``verdicts`` in ``otlatent.metrics.tables``
+- "statistically indistinguishable" / "significantly worse" over replicated models: set noise, random-effects
+  pooling, equivalence margin, TOST, Holm, null control: ``set_noise``, ``relative_changes``, ``random_effects``,
+  ``tost_p``, ``worse_p``, ``equivalence_power``, ``evidence``, ``false_positive_rate``, ``verdict_table`` in
+  ``otlatent.metrics.equivalence``
+- calibration of a score on known degradations of real images: ``degrade``, ``degradation_ladder``,
+  ``sensitivity`` in ``otlatent.metrics.calibration``
 - PSNR, SSIM, MSE: ``reconstruction_quality`` in ``otlatent.metrics.reconstruction``
 - the scoring classifier (a stand-in for Inception): ``SmallCNN``, ``train_classifier`` in ``otlatent.classifier``
 - the run machinery: configs, resume, atomic checkpoints, reload: ``RunConfig``, ``Training``, ``finished_run``,
   ``batch_indices``, ``iteration_seed`` in ``otlatent.runs``
-- the trained models of a notebook run (preset and paths): ``dcgan_for``, ``dcgans_for``, ``vae_for``,
-  ``classifier_for``, ``images_for`` in ``otlatent.trained``
+- the trained models of a notebook run (preset and paths), replicate models, held-out real halves: ``dcgan_for``,
+  ``dcgans_for``, ``dcgan_replicates_for``, ``vae_for``, ``classifier_for``, ``real_halves_for``, ``images_for`` in
+  ``otlatent.trained``
 - a notebook's first call: ``start``, ``Study`` in ``otlatent.study``
 
 Support modules: ``packs`` (model packs for classrooms), ``config`` (presets, dataset names, folders), ``data``
