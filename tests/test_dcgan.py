@@ -119,3 +119,23 @@ def test_calibrated_batchnorm_matches_batch_statistics():
     G.eval()
     x = G(z[:8])
     assert torch.equal(G(z[:1]), x[:1]), "eval-mode images depend on their own latent only"
+
+
+def test_generate_batch_statistics_renormalises_the_batch_and_leaves_the_model_alone():
+    """Train-mode batch norm rescales a batch of short latents like a batch of prior samples (what notebook 05
+    shows); eval mode with calibrated statistics keeps the difference; the generator's statistics and mode are
+    untouched."""
+    from otlatent.dcgan import Generator, calibrate_batchnorm, generate, generate_batch_statistics
+    from otlatent.priors import get_prior
+
+    torch.manual_seed(0)
+    g = calibrate_batchnorm(Generator(nz=16, nc=3, width=8, resolution=32), get_prior("gaussian"), n=512).eval()
+    before = {k: v.clone() for k, v in g.state_dict().items()}
+    z = torch.randn(64, 16)
+    full, short = generate_batch_statistics(g, z), generate_batch_statistics(g, 0.5 * z)
+    assert not g.training and all(torch.equal(before[k], v) for k, v in g.state_dict().items())
+    # train mode: the first batch norm removes a rescaling of the whole batch of latents (up to its eps)
+    eval_gap = (generate(g, z) - generate(g, 0.5 * z)).abs().max()
+    assert (full - short).abs().max() < 0.05 * eval_gap
+    # eval mode: each image depends on its own latent, and a shorter latent gives another image
+    assert eval_gap > 1e-2

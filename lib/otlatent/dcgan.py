@@ -44,6 +44,7 @@ __all__ = [
     "GANConfig",
     "GANRun",
     "train_dcgan",
+    "generate_batch_statistics",
     "load_generator",
     "generate",
     "calibrate_batchnorm",
@@ -176,6 +177,23 @@ def generate(generator: Generator, z, batch_size: int = 256) -> torch.Tensor:
     out = out.contiguous()
     generator.train(was_training)
     return out
+
+
+@torch.no_grad()
+def generate_batch_statistics(generator: Generator, z) -> torch.Tensor:
+    """Decode ``z`` (N, nz) as **one batch with train-mode batch norm** (each layer normalised by this batch's own
+    mean and variance), on a copy, so the generator's running statistics are untouched.
+
+    The wrong way to evaluate a generator on an operation's latents, kept to show why: batch norm renormalises the
+    activations of the whole batch, so a batch of linear midpoints (latents of norm ~0.7 of the prior's) gets
+    activations of the same scale as a batch of prior samples, and the mismatch the paper studies disappears from
+    the images. :func:`generate` (eval mode, calibrated statistics) makes each image a function of its own latent.
+    """
+    import copy
+
+    device = next(generator.parameters()).device
+    g = copy.deepcopy(generator).train()
+    return g(torch.as_tensor(z, dtype=torch.float32).to(device)).cpu().contiguous()
 
 
 @torch.no_grad()

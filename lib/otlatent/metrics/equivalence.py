@@ -13,14 +13,15 @@ The design, for one score ``s`` and one model family (a dataset and a prior):
   :math:`\Delta_r = 100\,(s(O_r)/\bar b_r - 1)` with standard error :math:`\sigma_s \sqrt{1 + 1/K}`;
 - **random vs random** (the null control): each draw against the mean of the other ``K - 1``,
   :math:`100\,(s(B_{rk}) / \bar b_{r,-k} - 1)`, standard error :math:`\sigma_s \sqrt{1 + 1/(K-1)}`;
-- **pooled over replicates**: the DerSimonian–Laird random-effects summary of the :math:`\Delta_r`
-  (:func:`random_effects`); intervals and tests use Student's t with the set noise's R (K - 1) degrees of freedom;
+- **pooled over replicates**: a random-effects summary of the :math:`\Delta_r` (:func:`random_effects`:
+  DerSimonian–Laird weights, Hartung–Knapp variance floored at the DerSimonian–Laird one, Student's t with
+  :math:`R - 1` degrees of freedom — with three replicate models the spread between models is known only that well);
 - **equivalence** ("indistinguishable"): two one-sided tests against the margin :math:`\delta_s` =
   :data:`MARGIN_SD` :math:`\times \sigma_s` (:func:`tost_p`), fixed before any operation's row is looked at;
   equivalent when the TOST p-value is below ``alpha`` (the 90% interval lies inside :math:`\pm\delta_s`). A claim
   that *every* cell is equivalent is an intersection-union test and needs no multiplicity correction;
-- **worse**: a one-sided t-test of the pooled change in the score's worse direction (:func:`worse_p`),
-  Holm-adjusted over the family of rows tested for being worse.
+- **worse** (or **better**): one-sided t-tests of the pooled change in each direction (:func:`worse_p`),
+  Holm-adjusted together over both directions of every row tested for a change.
 
 "Not shown equivalent" and "not shown worse" are verdicts of their own: failing to reject says nothing about equality.
 """
@@ -43,6 +44,7 @@ __all__ = [
     "tost_p",
     "worse_p",
     "equivalence_power",
+    "simulated_power",
     "evidence",
     "false_positive_rate",
     "verdict_table",
@@ -50,8 +52,9 @@ __all__ = [
 
 #: The equivalence margin in units of the set noise :math:`\sigma_s`: a change counts as negligible when it is shown
 #: to be smaller than three standard deviations of the score between two random-sample sets of the same size.
-#: Fixed in advance (2026-12-01, before any matched row was scored with it); :func:`equivalence_power` gives the
-#: power it leaves.
+#: Chosen on 2026-12-01 as a rule (three set-noise SDs), after earlier single-draw versions of the study's Table 2 had
+#: been seen but before any row of this replicated design was scored; :func:`equivalence_power` gives the power it
+#: leaves.
 MARGIN_SD = 3.0
 
 #: The row name of the random samples and of the null control.
@@ -72,62 +75,82 @@ def _check_values(values: pd.DataFrame, baseline: str) -> None:
         )
 
 
+def _baseline_draws(values: pd.DataFrame, baseline: str, score: str) -> dict:
+    """``{replicate: (draws, values)}`` of one score's baseline rows, as arrays."""
+    g = values[(values.set == baseline) & (values.score == score)]
+    return {rep: (h.draw.to_numpy(), h.value.to_numpy(float)) for rep, h in g.groupby("replicate")}
+
+
+def _sigma(draws: dict, leave_out=None) -> tuple[float, int]:
+    """Pooled within-replicate SD (%) of baseline draws (``{replicate: (draws, values)}``) relative to their
+    replicate's mean, and its degrees of freedom; ``leave_out``: one (replicate, draw) pair not used. NaN when a
+    replicate's mean is not bounded away from zero (at most 3 SDs above it): a relative change against it means
+    nothing.
+    """
+    ss, df = 0.0, 0
+    for rep, (d, v) in draws.items():
+        if leave_out is not None and leave_out[0] == rep:
+            v = v[d != leave_out[1]]
+        if len(v) < 2:
+            continue
+        if v.mean() <= 0 or v.mean() <= 3 * v.std(ddof=1):
+            return float("nan"), 0
+        rel = 100 * v / v.mean()
+        ss += float(((rel - rel.mean()) ** 2).sum())
+        df += len(v) - 1
+    return (float(np.sqrt(ss / df)), df) if df else (float("nan"), 0)
+
+
 def set_noise(values: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
     """The set noise of each score: pooled within-replicate SD of ``100 v(B_rk) / mean_k v(B_rk)`` (in %).
 
     ``values`` is a long table with columns ``replicate``, ``set``, ``draw``, ``score``, ``value`` (one row per
     scored set). Returns one row per score with ``sigma_pct``, ``df`` (= R (K - 1)), ``draws`` (K) and
     ``replicates`` (R). Only the ``baseline`` rows are read: the margin derived from it cannot depend on any
-    operation's result.
+    operation's result. ``sigma_pct`` is NaN where a replicate's baseline mean is not bounded away from zero
+    (at most three of its SDs above zero).
     """
     _check_values(values, baseline)
     rows = []
     for score, g in values[values.set == baseline].groupby("score", sort=False):
-        ss, df, draws = 0.0, 0, []
-        for _, h in g.groupby("replicate"):
-            v = h.value.to_numpy(float)
-            rel = 100 * v / v.mean()
-            ss += float(((rel - rel.mean()) ** 2).sum())
-            df += len(v) - 1
-            draws.append(len(v))
-        rows.append(
-            dict(
-                score=score,
-                sigma_pct=float(np.sqrt(ss / df)),
-                df=df,
-                draws=min(draws),
-                replicates=g.replicate.nunique(),
-            )
-        )
+        sigma, df = _sigma(_baseline_draws(values, baseline, score))
+        sizes = g.groupby("replicate").size()
+        rows.append(dict(score=score, sigma_pct=sigma, df=df, draws=int(sizes.min()), replicates=len(sizes)))
     return pd.DataFrame(rows).set_index("score")
 
 
 def relative_changes(values: pd.DataFrame, baseline: str = BASELINE, noise: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per replicate, the change (%) of every set against the mean of the ``baseline`` draws, with its standard error.
 
-    Operation sets: ``100 (v / mean_k v(B_k) - 1)``, SE ``sigma sqrt(1 + 1/K)``. The baseline draws become the rows
-    :data:`RANDOM_VS_RANDOM` (one per draw ``k``): ``100 (v(B_k) / mean_{j != k} v(B_j) - 1)``, SE
-    ``sigma sqrt(1 + 1/(K - 1))``. Returns columns ``replicate``, ``set``, ``draw``, ``score``, ``change_pct``,
-    ``se_pct``.
+    Operation sets: ``100 (v / mean_k v(B_k) - 1)``, SE ``sigma sqrt(1 + 1/K)`` with ``df`` = R (K - 1). The
+    baseline draws become the rows :data:`RANDOM_VS_RANDOM` (one per draw ``k``): ``100 (v(B_k) / mean_{j != k}
+    v(B_j) - 1)``, SE ``sigma_{-k} sqrt(1 + 1/(K - 1))`` where ``sigma_{-k}`` leaves draw ``k`` out (so that it is
+    independent of the deviation it judges), ``df`` = R (K - 1) - 1. Returns columns ``replicate``, ``set``,
+    ``draw``, ``score``, ``change_pct``, ``se_pct``, ``df``.
     """
     noise = set_noise(values, baseline) if noise is None else noise
+    draws = {score: _baseline_draws(values, baseline, score) for score in values.score.unique()}
     rows = []
     for (rep, score), g in values.groupby(["replicate", "score"], sort=False):
-        base = g[g.set == baseline].value.to_numpy(float)
-        k = len(base)
-        sigma = noise.loc[score, "sigma_pct"]
-        for j, v in enumerate(base):
-            others = np.delete(base, j).mean()
+        base = g[g.set == baseline].sort_values("draw")
+        if len(base) < 2:
+            raise ValueError(f"replicate {rep!r} has {len(base)} {baseline!r} draws of {score!r}: at least 2 needed")
+        b = base.value.to_numpy(float)
+        k = len(b)
+        for j, (draw, v) in enumerate(zip(base.draw, b)):
+            sigma, df = _sigma(draws[score], leave_out=(rep, draw))
             rows.append(
                 dict(
                     replicate=rep,
                     set=RANDOM_VS_RANDOM,
-                    draw=j,
+                    draw=draw,
                     score=score,
-                    change_pct=100 * (v / others - 1),
+                    change_pct=100 * (v / np.delete(b, j).mean() - 1),
                     se_pct=sigma * np.sqrt(1 + 1 / (k - 1)),
+                    df=df,
                 )
             )
+        sigma, df = noise.loc[score, "sigma_pct"], noise.loc[score, "df"]
         for r in g[g.set != baseline].itertuples():
             rows.append(
                 dict(
@@ -135,44 +158,93 @@ def relative_changes(values: pd.DataFrame, baseline: str = BASELINE, noise: pd.D
                     set=r.set,
                     draw=r.draw,
                     score=score,
-                    change_pct=100 * (r.value / base.mean() - 1),
+                    change_pct=100 * (r.value / b.mean() - 1),
                     se_pct=sigma * np.sqrt(1 + 1 / k),
+                    df=df,
                 )
             )
     return pd.DataFrame(rows)
 
 
+def _random_effects(x: np.ndarray, v: np.ndarray):
+    """:func:`random_effects` on arrays whose last axis holds the replicates (vectorised over the others)."""
+    n = x.shape[-1]
+    w = 1 / v
+    mean_w = (w * x).sum(-1, keepdims=True) / w.sum(-1, keepdims=True)
+    q = (w * (x - mean_w) ** 2).sum(-1)
+    denom = w.sum(-1) - (w**2).sum(-1) / w.sum(-1)
+    tau2 = np.maximum(0.0, (q - (n - 1)) / denom) if n > 1 else np.zeros_like(q)
+    wr = 1 / (v + tau2[..., None])
+    est = (wr * x).sum(-1) / wr.sum(-1)
+    var = 1 / wr.sum(-1)
+    if n > 1:
+        var = np.maximum(var, (wr * (x - est[..., None]) ** 2).sum(-1) / ((n - 1) * wr.sum(-1)))
+    return est, np.sqrt(var), tau2, q
+
+
 def random_effects(estimates, ses) -> dict:
-    r"""DerSimonian–Laird random-effects summary of per-replicate estimates with standard errors ``ses``.
+    r"""Random-effects summary of per-replicate estimates with standard errors ``ses``: DerSimonian–Laird weights,
+    Hartung–Knapp variance (floored at the DerSimonian–Laird one) and Student's t with :math:`R - 1` df.
 
     :math:`w_r = 1/se_r^2`, :math:`Q = \sum w_r (x_r - \bar x_w)^2`,
-    :math:`\tau^2 = \max(0, (Q - (R-1)) / (\sum w - \sum w^2 / \sum w))`, then weights
-    :math:`1/(se_r^2 + \tau^2)`. Returns ``{"estimate", "se", "tau2", "q", "n"}``.
+    :math:`\tau^2 = \max(0, (Q - (R-1)) / (\sum w - \sum w^2 / \sum w))`; weights :math:`v_r = 1/(se_r^2 + \tau^2)`,
+    estimate :math:`\hat\mu = \sum v_r x_r / \sum v_r`, variance
+    :math:`\max\big(1/\sum v_r,\; \sum v_r (x_r - \hat\mu)^2 / ((R - 1) \sum v_r)\big)`. With few replicates the
+    between-replicate spread is itself estimated on :math:`R - 1` degrees of freedom: the t quantile carries that.
+    Returns ``{"estimate", "se", "df", "tau2", "q", "n"}`` (``df`` NaN for one replicate).
     """
     x = np.asarray(estimates, float)
     v = np.asarray(ses, float) ** 2
-    if x.shape != v.shape or x.size == 0:
-        raise ValueError("estimates and ses must be non-empty and of one length")
-    if np.any(v <= 0):
+    if x.shape != v.shape or x.size == 0 or x.ndim != 1:
+        raise ValueError("estimates and ses must be non-empty 1-D arrays of one length")
+    if not np.all(v > 0):
         raise ValueError("standard errors must be positive")
-    w = 1 / v
-    mean_w = (w * x).sum() / w.sum()
-    q = float((w * (x - mean_w) ** 2).sum())
-    denom = w.sum() - (w**2).sum() / w.sum()
-    tau2 = max(0.0, (q - (len(x) - 1)) / denom) if len(x) > 1 else 0.0
-    wr = 1 / (v + tau2)
+    est, se, tau2, q = _random_effects(x, v)
+    n = len(x)
     return {
-        "estimate": float((wr * x).sum() / wr.sum()),
-        "se": float(np.sqrt(1 / wr.sum())),
-        "tau2": tau2,
-        "q": q,
-        "n": len(x),
+        "estimate": float(est),
+        "se": float(se),
+        "df": float(n - 1) if n > 1 else float("nan"),
+        "tau2": float(tau2),
+        "q": float(q),
+        "n": n,
     }
 
 
-def _law(df):
-    """The reference law of a test statistic: normal, or Student's t with ``df`` degrees of freedom."""
-    return stats.norm if df is None or not np.isfinite(df) else stats.t(df)
+def simulated_power(
+    replicates: int,
+    draws: int,
+    true_change_sd: float = 0.0,
+    margin_sd: float = MARGIN_SD,
+    alpha: float = 0.05,
+    n_sim: int = 20_000,
+    seed: int = 0,
+) -> float:
+    """Probability that :func:`evidence` declares an operation row equivalent when its true change is
+    ``true_change_sd`` set-noise SDs, for ``replicates`` models with ``draws`` random-sample sets each — by simulating
+    the whole procedure (set noise estimated from the draws, margin ``margin_sd`` times it, the random-effects
+    summary of :func:`random_effects`, TOST with t on R - 1 df), Gaussian set noise, no heterogeneity between models.
+    """
+    rng = np.random.default_rng(seed)
+    r, k = replicates, draws
+    base = rng.normal(0, 1, (n_sim, r, k))
+    op = true_change_sd + rng.normal(0, 1, (n_sim, r))
+    sigma = np.sqrt(((base - base.mean(-1, keepdims=True)) ** 2).sum((-1, -2)) / (r * (k - 1)))
+    change = op - base.mean(-1)
+    var = np.broadcast_to((sigma**2 * (1 + 1 / k))[:, None], change.shape)
+    est, se, _, _ = _random_effects(change, var)
+    margin = margin_sd * sigma
+    p = np.maximum(stats.t.sf((est + margin) / se, r - 1), stats.t.sf((margin - est) / se, r - 1))
+    return float(np.mean(p < alpha))
+
+
+def _sf(x, df):
+    """Upper tail of the normal law (``df`` None) or of Student's t with ``df`` degrees of freedom."""
+    return stats.norm.sf(x) if df is None or not np.isfinite(df) else stats.t.sf(x, df)
+
+
+def _ppf(q, df):
+    return stats.norm.ppf(q) if df is None or not np.isfinite(df) else stats.t.ppf(q, df)
 
 
 def tost_p(estimate: float, se: float, margin: float, df: float | None = None) -> float:
@@ -182,8 +254,7 @@ def tost_p(estimate: float, se: float, margin: float, df: float | None = None) -
     """
     if margin <= 0 or se <= 0:
         raise ValueError(f"margin and se must be positive, got {margin}, {se}")
-    law = _law(df)
-    return float(max(law.sf((estimate + margin) / se), law.cdf((estimate - margin) / se)))
+    return float(max(_sf((estimate + margin) / se, df), _sf((margin - estimate) / se, df)))
 
 
 def worse_p(estimate: float, se: float, worse: str, df: float | None = None) -> float:
@@ -193,8 +264,7 @@ def worse_p(estimate: float, se: float, worse: str, df: float | None = None) -> 
     if worse not in ("higher", "lower"):
         raise ValueError(f"worse must be 'higher' or 'lower', got {worse!r}")
     z = estimate / se
-    law = _law(df)
-    return float(law.sf(z) if worse == "higher" else law.cdf(z))
+    return float(_sf(z, df) if worse == "higher" else _sf(-z, df))
 
 
 def equivalence_power(
@@ -204,10 +274,26 @@ def equivalence_power(
     with standard error ``se``: :math:`P(|x| < \delta - q_{1-\alpha}\, se)`, ``q`` the normal (or t with ``df``)
     quantile.
     """
-    half = margin - _law(df).ppf(1 - alpha) * se
+    half = margin - _ppf(1 - alpha, df) * se
     if half <= 0:
         return 0.0
     return float(stats.norm.cdf((half - true_change) / se) - stats.norm.cdf((-half - true_change) / se))
+
+
+def _verdict(kinds, p_worse, p_better, p_tost, direction_worse: bool, alpha: float) -> str:
+    """The verdict text of one row from its tests (adjusted or not, as the caller passes them)."""
+    parts = []
+    for kind in kinds:
+        if kind == "worse":
+            if p_worse < alpha and direction_worse:
+                parts.append("worse")
+            elif p_better < alpha and not direction_worse:
+                parts.append("better")
+            else:
+                parts.append("not shown worse")
+        else:
+            parts.append("equivalent" if p_tost < alpha else "not shown equivalent")
+    return "; ".join(parts)
 
 
 def evidence(
@@ -231,107 +317,111 @@ def evidence(
     worse : dict
         Score -> ``"higher"`` or ``"lower"``, the direction in which it gets worse (:data:`~otlatent.metrics.WORSE`).
     tested_worse, tested_equivalent : list of str
-        The sets whose verdict is "worse" or not (Holm over all of them and all scores and groups), and those whose
-        verdict is "equivalent" or not. The null control :data:`RANDOM_VS_RANDOM` gets both tests, unadjusted.
+        The sets tested for a change ("worse", "better" or "not shown worse"; one-sided tests in both directions,
+        Holm-adjusted together over all these rows, scores and groups) and those tested for equivalence (TOST at
+        level ``alpha`` each). The null control :data:`RANDOM_VS_RANDOM` gets both tests, unadjusted.
     by : sequence of str
         Columns that name a model family (e.g. ``("prior",)``); noise, margins and pooling are per family.
     margins : dict, optional
         Score -> margin in %, instead of ``margin_sd`` times the family's set noise.
 
-    The tests use Student's t with the set noise's degrees of freedom, R (K - 1): the standard errors rest on it.
-
     Returns
     -------
     DataFrame
-        One row per (family, set, score): ``change_pct`` (pooled), ``se_pct``, ``ci_low``/``ci_high`` (95%),
-        ``tau2``, ``margin_pct``, ``sigma_pct``, ``p_worse``, ``p_holm`` (worse family only), ``p_better``,
-        ``p_better_holm`` (the same test in the better direction), ``p_tost``,
-        ``replicates``, ``agree`` (replicates whose own test gives the pooled verdict), ``verdict``.
+        One row per (family, set, score): ``change_pct`` (pooled, :func:`random_effects`), ``se_pct``, ``df``,
+        ``ci_low``/``ci_high`` (95%), ``tau2``, ``sigma_pct``, ``margin_pct``, ``replicates``, ``p_worse`` and
+        ``p_better`` (one-sided), ``p_holm`` and ``p_better_holm`` (adjusted together; tested-for-change rows only),
+        ``p_tost``, ``verdict`` and ``agree``: how many replicates' own unadjusted tests (with the known set noise)
+        give the same verdict text. Scores whose set noise is undefined (constant, or a baseline not bounded away
+        from zero) get the verdict "no test: ..." and NaN tests.
     """
-    by = list(by)
+    by, tested_worse, tested_equivalent = list(by), list(tested_worse), list(tested_equivalent)
     out = []
     groups = values.groupby(by, sort=False) if by else [((), values)]
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
         noise = set_noise(g, baseline)
         changes = relative_changes(g, baseline, noise)
-        # the null control pools one draw per replicate (draw 0 against the others): the same design as an operation
-        control = changes[(changes.set == RANDOM_VS_RANDOM) & (changes.draw == 0)]
+        # the null control pools one draw per replicate (the first against the others): the design of an operation
+        first = changes[changes.set == RANDOM_VS_RANDOM].groupby(["replicate", "score"]).draw.transform("min")
+        control = changes[(changes.set == RANDOM_VS_RANDOM)]
+        control = control[control.draw == first.loc[control.index]]
         pooled_input = pd.concat([control, changes[changes.set != RANDOM_VS_RANDOM]])
         for (name, score), h in pooled_input.groupby(["set", "score"], sort=False):
             row = dict(zip(by, key))
-            if not noise.loc[score, "sigma_pct"] > 0:  # a score that never varies between sets cannot be tested
-                row.update(
-                    set=name,
-                    score=score,
-                    change_pct=float(h.change_pct.mean()),
-                    replicates=len(h),
-                    rep_worse_=[],
-                    rep_equiv_=[],
-                    degenerate_=True,
-                )
+            row.update(set=name, score=score, replicates=len(h), sigma_pct=noise.loc[score, "sigma_pct"])
+            if not (np.all(h.se_pct > 0) and len(h) > 1):
+                row.update(change_pct=float(h.change_pct.mean()), degenerate_=True, reps_=[])
                 out.append(row)
                 continue
             re = random_effects(h.change_pct, h.se_pct)
             margin = margin_sd * noise.loc[score, "sigma_pct"] if margins is None else float(margins[score])
-            df = float(noise.loc[score, "df"])
+            half = stats.t.ppf(0.975, re["df"]) * re["se"]
             row.update(
-                set=name,
-                score=score,
                 change_pct=re["estimate"],
                 se_pct=re["se"],
-                ci_low=re["estimate"] - stats.t.ppf(0.975, df) * re["se"],
-                ci_high=re["estimate"] + stats.t.ppf(0.975, df) * re["se"],
+                df=re["df"],
+                ci_low=re["estimate"] - half,
+                ci_high=re["estimate"] + half,
                 tau2=re["tau2"],
-                sigma_pct=noise.loc[score, "sigma_pct"],
                 margin_pct=margin,
-                replicates=re["n"],
-                df=df,
-                p_worse=worse_p(re["estimate"], re["se"], worse[score], df),
-                p_better=worse_p(re["estimate"], re["se"], _opposite(worse[score]), df),
-                p_tost=tost_p(re["estimate"], re["se"], margin, df),
+                p_worse=worse_p(re["estimate"], re["se"], worse[score], re["df"]),
+                p_better=worse_p(re["estimate"], re["se"], _opposite(worse[score]), re["df"]),
+                p_tost=tost_p(re["estimate"], re["se"], margin, re["df"]),
+                degenerate_=False,
+                # each replicate's own tests (unadjusted, with the known set noise and its df)
+                reps_=[(c, e, d) for c, e, d in zip(h.change_pct, h.se_pct, h.df)],
             )
-            # each replicate's own tests, for the agreement count
-            row["rep_worse_"] = [worse_p(c, e, worse[score], df) < alpha for c, e in zip(h.change_pct, h.se_pct)]
-            row["rep_equiv_"] = [tost_p(c, e, margin, df) < alpha for c, e in zip(h.change_pct, h.se_pct)]
             out.append(row)
     table = pd.DataFrame(out)
-    if "degenerate_" not in table:
-        table["degenerate_"] = False
-    table["degenerate_"] = table["degenerate_"].fillna(False).astype(bool)
-    family = table.set.isin(list(tested_worse)) & ~table["degenerate_"]
+    family = table.set.isin(tested_worse) & ~table.degenerate_.astype(bool)
+    for col in ("p_worse", "p_better", "p_tost", "se_pct", "df", "ci_low", "ci_high", "tau2", "margin_pct"):
+        if col not in table:
+            table[col] = np.nan
     table["p_holm"] = table["p_better_holm"] = np.nan
-    table.loc[family, "p_holm"] = holm(table.loc[family, "p_worse"])
-    table.loc[family, "p_better_holm"] = holm(table.loc[family, "p_better"])
+    if family.any():  # one family: both directions of every tested row (2m one-sided tests)
+        both = holm(np.concatenate([table.loc[family, "p_worse"], table.loc[family, "p_better"]]))
+        m = int(family.sum())
+        table.loc[family, "p_holm"], table.loc[family, "p_better_holm"] = both[:m], both[m:]
     verdicts, agree = [], []
     for r in table.itertuples():
         if r.degenerate_:
-            verdicts.append("no test: the score does not vary between random-sample sets")
+            verdicts.append(
+                "no test: the score's set noise is undefined (constant, or its baseline is near zero)"
+                if not np.isfinite(r.sigma_pct) or r.replicates > 1
+                else "no test: one replicate"
+            )
             agree.append(np.nan)
             continue
-        kinds = []
-        if r.set in tested_worse:
-            kinds.append("worse")
-        if r.set in tested_equivalent:
-            kinds.append("equivalent")
-        if r.set == RANDOM_VS_RANDOM:
-            kinds = ["worse", "equivalent"]
-        parts, agrees = [], []
-        for kind in kinds:
-            if kind == "worse":
-                p = r.p_holm if r.set in tested_worse else r.p_worse
-                better = (r.p_better_holm if r.set in tested_worse else r.p_better) < alpha
-                parts.append("worse" if p < alpha else ("better" if better else "not shown worse"))
-                agrees.append(sum(w == (p < alpha) for w in r.rep_worse_))
-            else:
-                eq = r.p_tost < alpha
-                parts.append("equivalent" if eq else "not shown equivalent")
-                agrees.append(sum(e == eq for e in r.rep_equiv_))
-        verdicts.append("; ".join(parts) if parts else "")
-        agree.append(min(agrees) if agrees else np.nan)
+        kinds = (["worse"] if r.set in tested_worse or r.set == RANDOM_VS_RANDOM else []) + (
+            ["equivalent"] if r.set in tested_equivalent or r.set == RANDOM_VS_RANDOM else []
+        )
+        adjusted = r.set in tested_worse
+        direction_worse = (r.change_pct > 0) == (worse[r.score] == "higher")
+        verdict = _verdict(
+            kinds,
+            r.p_holm if adjusted else r.p_worse,
+            r.p_better_holm if adjusted else r.p_better,
+            r.p_tost,
+            direction_worse,
+            alpha,
+        )
+        verdicts.append(verdict)
+        own = [
+            _verdict(
+                kinds,
+                worse_p(c, e, worse[r.score], d),
+                worse_p(c, e, _opposite(worse[r.score]), d),
+                tost_p(c, e, r.margin_pct, d),
+                (c > 0) == (worse[r.score] == "higher"),
+                alpha,
+            )
+            for c, e, d in r.reps_
+        ]
+        agree.append(sum(v == verdict for v in own))
     table["verdict"] = verdicts
     table["agree"] = agree
-    return table.drop(columns=["rep_worse_", "rep_equiv_", "degenerate_"])
+    return table.drop(columns=["reps_", "degenerate_"])
 
 
 def _opposite(direction: str) -> str:
@@ -340,8 +430,9 @@ def _opposite(direction: str) -> str:
 
 def false_positive_rate(values: pd.DataFrame, baseline: str = BASELINE, alpha: float = 0.05, by=()) -> pd.DataFrame:
     """The null control per model: every random-sample draw against the mean of the other draws of its model,
-    two-sided z-test at ``alpha`` with the family's set noise. Returns per score ``tests``, ``rejected`` and
-    ``rate`` (nominal: ``alpha``).
+    two-sided t-test at ``alpha`` with the family's set noise estimated *without* that draw (so that the noise
+    estimate is independent of the deviation it judges; R (K - 1) - 1 df). Returns per score ``tests``,
+    ``rejected`` and ``rate`` (nominal: ``alpha``).
     """
     by = list(by)
     rows = []
@@ -349,10 +440,9 @@ def false_positive_rate(values: pd.DataFrame, baseline: str = BASELINE, alpha: f
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
         ch = relative_changes(g, baseline)
-        ch = ch[ch.set == RANDOM_VS_RANDOM]
-        noise = set_noise(g, baseline)
+        ch = ch[(ch.set == RANDOM_VS_RANDOM) & (ch.se_pct > 0)]
         for score, h in ch.groupby("score", sort=False):
-            p = 2 * stats.t.sf(np.abs(h.change_pct / h.se_pct), noise.loc[score, "df"])
+            p = 2 * stats.t.sf(np.abs(h.change_pct / h.se_pct), h.df)
             row = dict(zip(by, key))
             row.update(score=score, tests=len(h), rejected=int((p < alpha).sum()))
             row["rate"] = row["rejected"] / row["tests"]
