@@ -20,8 +20,11 @@ The design, for one score ``s`` and one model family (a dataset and a prior):
   :data:`MARGIN_SD` :math:`\times \sigma_s` (:func:`tost_p`), fixed before any operation's row is looked at;
   equivalent when the TOST p-value is below ``alpha`` (the 90% interval lies inside :math:`\pm\delta_s`). A claim
   that *every* cell is equivalent is an intersection-union test and needs no multiplicity correction;
-- **worse** (or **better**): one-sided t-tests of the pooled change in each direction (:func:`worse_p`),
-  Holm-adjusted together over both directions of every row tested for a change.
+- **worse** (or **better**) **in every replicate model**: each replicate's one-sided t-test of its change
+  (:func:`worse_p`, the set noise's df), combined as an intersection-union test (the largest of the R p-values: the
+  claim "worse for each of these models" is rejected only if it is rejected for each one; valid whatever the
+  spread between models), Holm-adjusted together over both directions of every row tested for a change. The
+  random-effects interval above says how large the average change is; this test says whether every model agrees.
 
 "Not shown equivalent" and "not shown worse" are verdicts of their own: failing to reject says nothing about equality.
 """
@@ -330,9 +333,10 @@ def evidence(
     DataFrame
         One row per (family, set, score): ``change_pct`` (pooled, :func:`random_effects`), ``se_pct``, ``df``,
         ``ci_low``/``ci_high`` (95%), ``tau2``, ``sigma_pct``, ``margin_pct``, ``replicates``, ``p_worse`` and
-        ``p_better`` (one-sided), ``p_holm`` and ``p_better_holm`` (adjusted together; tested-for-change rows only),
-        ``p_tost``, ``verdict`` and ``agree``: how many replicates' own unadjusted tests (with the known set noise)
-        give the same verdict text. Scores whose set noise is undefined (constant, or a baseline not bounded away
+        ``p_better`` (one-sided, worse / better in every replicate: the largest replicate p-value), ``p_holm`` and
+        ``p_better_holm`` (adjusted together; tested-for-change rows only), ``p_tost`` (random-effects TOST),
+        ``verdict`` and ``agree``: how many replicates' own unadjusted tests (with the known set noise) give the same
+        verdict text. Scores whose set noise is undefined (constant, or a baseline not bounded away
         from zero) get the verdict "no test: ..." and NaN tests.
     """
     by, tested_worse, tested_equivalent = list(by), list(tested_worse), list(tested_equivalent)
@@ -365,8 +369,11 @@ def evidence(
                 ci_high=re["estimate"] + half,
                 tau2=re["tau2"],
                 margin_pct=margin,
-                p_worse=worse_p(re["estimate"], re["se"], worse[score], re["df"]),
-                p_better=worse_p(re["estimate"], re["se"], _opposite(worse[score]), re["df"]),
+                # worse / better in every replicate (intersection-union: the largest of the replicates' p-values)
+                p_worse=max(worse_p(c, e, worse[score], d) for c, e, d in zip(h.change_pct, h.se_pct, h.df)),
+                p_better=max(
+                    worse_p(c, e, _opposite(worse[score]), d) for c, e, d in zip(h.change_pct, h.se_pct, h.df)
+                ),
                 p_tost=tost_p(re["estimate"], re["se"], margin, re["df"]),
                 degenerate_=False,
                 # each replicate's own tests (unadjusted, with the known set noise and its df)
@@ -397,7 +404,7 @@ def evidence(
             ["equivalent"] if r.set in tested_equivalent or r.set == RANDOM_VS_RANDOM else []
         )
         adjusted = r.set in tested_worse
-        direction_worse = (r.change_pct > 0) == (worse[r.score] == "higher")
+        direction_worse = r.p_worse <= r.p_better
         verdict = _verdict(
             kinds,
             r.p_holm if adjusted else r.p_worse,
