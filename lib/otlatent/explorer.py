@@ -1,0 +1,190 @@
+"""An interactive latent explorer (ipywidgets): two or four latents of a trained generator, a slider for the
+interpolation weight, and the linear, SLERP and matched latents decoded side by side, with each latent's norm against
+the prior's norm band and its components' histogram against the prior's density — live.
+
+:class:`LatentExplorer` does the computing and the drawing (:meth:`~LatentExplorer.figure`, usable without a kernel:
+the static stand-in of the rendered site); :meth:`~LatentExplorer.widget` wraps it in controls.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from . import explore
+from .data import to_uint8
+from .plots import method_color
+
+__all__ = ["LatentExplorer"]
+
+
+class LatentExplorer:
+    """Explore interpolation between random latents of one or more generators.
+
+    Parameters
+    ----------
+    models : dict
+        Name -> a trained model with ``generate(z)`` (images in [-1, 1]) and ``prior`` (e.g. a
+        :class:`~otlatent.dcgan.GANRun`), such as ``{"gaussian": run_g, "uniform": run_u}``.
+    d : int
+        Latent size.
+    seed : int
+        Seed of the endpoint latents (each model draws its own from its prior).
+    """
+
+    def __init__(self, models: dict, d: int = 100, seed: int = 0):
+        if not models:
+            raise ValueError("the explorer needs at least one model")
+        self.models, self.d, self.seed = dict(models), d, seed
+        self.state = {"model": next(iter(self.models)), "points": 2, "t": 0.5, "u": 0.5,
+                      "methods": ("linear", "slerp", "matched"), "show_prior": True}  # fmt: skip
+        self.last: dict = {}
+
+    def corners(self, model: str, points: int) -> torch.Tensor:
+        """The ``points`` (2 or 4) endpoint latents of ``model``, drawn from its prior with the explorer's seed."""
+        if points not in (2, 4):
+            raise ValueError(f"points must be 2 or 4, got {points}")
+        return explore.draw(self.models[model].prior, points, self.d, self.seed, 50 + points)
+
+    def latents(self, model: str, points: int, t: float, u: float = 0.5, methods=("linear", "slerp", "matched")):
+        """``{method: latent (d,)}`` at weight ``t`` between 2 latents, or at grid position ``(t, u)`` between 4
+        (:func:`otlatent.explore.grid_4point`'s bilinear weights, SLERP along two edges then between them).
+        """
+        if not (0.0 <= t <= 1.0 and 0.0 <= u <= 1.0):
+            raise ValueError(f"t and u must lie in [0, 1], got {t}, {u}")
+        prior = self.models[model].prior
+        z = self.corners(model, points)
+        out = _at(z, t, prior) if points == 2 else _grid_at(z, t, u, prior)
+        return {m: out[m] for m in methods}
+
+    def update(self, **changes) -> dict:
+        """Change the state (``model``, ``points``, ``t``, ``u``, ``methods``, ``show_prior``), recompute and return
+        ``{"latents", "images", "norms"}`` (also kept as :attr:`last`).
+        """
+        unknown = set(changes) - set(self.state)
+        if unknown:
+            raise ValueError(f"unknown settings {sorted(unknown)}: valid are {sorted(self.state)}")
+        self.state.update(changes)
+        s = self.state
+        lat = self.latents(s["model"], s["points"], s["t"], s["u"], s["methods"])
+        run = self.models[s["model"]]
+        if s["show_prior"]:
+            lat = {"prior": run.prior.sample(1, self.d, seed=self.seed + 99, device="cpu")[0], **lat}
+        names = list(lat)
+        images = to_uint8(run.generate(torch.stack([lat[m] for m in names]))) if names else None
+        self.last = {
+            "latents": lat,
+            "images": {m: images[i] for i, m in enumerate(names)} if names else {},
+            "norms": {m: float(torch.linalg.vector_norm(v)) for m, v in lat.items()},
+        }
+        return self.last
+
+    def figure(self, **changes):
+        """The explorer's view for the current (or changed) state, as a matplotlib figure: the decoded images, each
+        latent's norm against the prior's norm band (mean ± 2 sd), and the histogram of its components against the
+        prior's density.
+        """
+        out = self.update(**changes)
+        s, prior = self.state, self.models[self.state["model"]].prior
+        names = list(out["latents"])
+        fig = plt.figure(figsize=(2.0 * max(len(names), 1) + 6.5, 2.6))
+        grid = fig.add_gridspec(1, max(len(names), 1) + 2, width_ratios=[1] * max(len(names), 1) + [1.6, 1.9])
+        for i, m in enumerate(names):
+            ax = fig.add_subplot(grid[0, i])
+            img = out["images"][m].permute(1, 2, 0).numpy()
+            ax.imshow(img[..., 0] if img.shape[2] == 1 else img, cmap="gray" if img.shape[2] == 1 else None)
+            ax.set_title(m, color=method_color(m), fontsize=9)
+            ax.axis("off")
+        norms = prior.sample(2000, self.d, seed=self.seed + 7, device="cpu").norm(dim=1).numpy()
+        ax = fig.add_subplot(grid[0, len(names)])
+        ax.axvspan(norms.mean() - 2 * norms.std(), norms.mean() + 2 * norms.std(), color="#e0e0e0", label="prior")
+        for k, m in enumerate(names):
+            ax.plot(out["norms"][m], k, "o", color=method_color(m))
+        ax.set_yticks(range(len(names)), names, fontsize=8)
+        ax.set_xlabel("latent norm ‖y‖")
+        ax.set_title("norm vs the prior's band", fontsize=9)
+        ax = fig.add_subplot(grid[0, len(names) + 1])
+        xs = np.linspace(*_support(prior), 200)
+        ax.plot(xs, np.asarray(prior.pdf(xs)), color="#4d4d4d", lw=1.5, label="prior")  # fmt: skip
+        for m in names:
+            if m != "prior":
+                ax.hist(
+                    out["latents"][m].numpy(), bins=20, density=True, histtype="step", color=method_color(m), label=m
+                )
+        ax.set_title("components", fontsize=9)
+        ax.legend(fontsize=7)
+        where = f"t = {s['t']:.2f}" if s["points"] == 2 else f"(a, b) = ({s['t']:.2f}, {s['u']:.2f})"
+        fig.suptitle(f"{s['model']}: {s['points']}-point interpolation at {where}", fontsize=10)
+        fig.tight_layout()
+        return fig
+
+    def widget(self):
+        """The explorer as ipywidgets controls (model, 2 or 4 points, t and u sliders, method toggles, the prior)
+        above its live figure.
+        """
+        import ipywidgets as w
+        from IPython.display import display
+
+        s = self.state
+        controls = {
+            "model": w.Dropdown(options=list(self.models), value=s["model"], description="model"),
+            "points": w.ToggleButtons(options=[2, 4], value=s["points"], description="latents"),
+            "t": w.FloatSlider(value=s["t"], min=0.0, max=1.0, step=0.05, description="t / a"),
+            "u": w.FloatSlider(value=s["u"], min=0.0, max=1.0, step=0.05, description="b (4 pts)"),
+            "methods": w.SelectMultiple(options=["linear", "slerp", "matched"], value=s["methods"],
+                                        description="methods"),
+            "show_prior": w.Checkbox(value=s["show_prior"], description="prior sample"),
+        }  # fmt: skip
+        output = w.Output()
+
+        def redraw(_=None):
+            with output:
+                output.clear_output(wait=True)
+                fig = self.figure(**{k: (tuple(c.value) if k == "methods" else c.value) for k, c in controls.items()})
+                display(fig)
+                plt.close(fig)
+
+        for c in controls.values():
+            c.observe(redraw, names="value")
+        box = w.VBox([w.HBox([controls["model"], controls["points"]]), w.HBox([controls["t"], controls["u"]]),
+                      w.HBox([controls["methods"], controls["show_prior"]]), output])  # fmt: skip
+        box.controls, box.redraw = controls, redraw
+        redraw()
+        return box
+
+
+def _at(z: torch.Tensor, t: float, prior) -> dict:
+    """Linear, SLERP and matched latents at weight ``t`` between ``z[0]`` and ``z[1]``."""
+    from . import matching
+    from . import operations as ops
+
+    return {
+        "linear": ops.lerp(z[0], z[1], t),
+        "slerp": ops.slerp(z[0], z[1], t),
+        "matched": matching.matched_lerp(z[0], z[1], t, prior),
+    }
+
+
+def _grid_at(z: torch.Tensor, a: float, b: float, prior) -> dict:
+    """Linear, SLERP and matched latents at position ``(a, b)`` of the grid on four corners ``z`` (4, d)."""
+    from . import matching
+    from . import operations as ops
+
+    weights = explore.bilinear_weights(a, b)
+    top, bottom = ops.slerp(z[0], z[1], a), ops.slerp(z[2], z[3], a)
+    return {
+        "linear": ops.n_point(z, weights),
+        "slerp": ops.slerp(top, bottom, b),
+        "matched": matching.matched_n_point(z, weights, prior),
+    }
+
+
+def _support(prior) -> tuple[float, float]:
+    """A plotting range for one component of ``prior``: its support if bounded (5% wider), else ±4 sd."""
+    lo, hi = prior.support
+    if np.isfinite(lo) and np.isfinite(hi):
+        pad = 0.05 * (hi - lo)
+        return lo - pad, hi + pad
+    sd = float(np.sqrt(prior.var))
+    return -4 * sd, 4 * sd

@@ -1,0 +1,78 @@
+"""The interactive latent explorer, headless: its callback decodes exactly the latents of the library's operations."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from otlatent import explore, matching  # noqa: E402
+from otlatent import operations as ops  # noqa: E402
+from otlatent.dcgan import Generator, generate  # noqa: E402
+from otlatent.explorer import LatentExplorer  # noqa: E402
+from otlatent.priors import get_prior  # noqa: E402
+
+
+class _Run:
+    """A tiny untrained generator with the interface of a GANRun."""
+
+    def __init__(self, prior):
+        torch.manual_seed(0)
+        self.generator, self.prior = Generator(nz=8, nc=3, width=4, resolution=32).eval(), get_prior(prior)
+
+    def generate(self, z):
+        return generate(self.generator, z)
+
+
+@pytest.fixture
+def explorer():
+    return LatentExplorer({"gaussian": _Run("gaussian"), "uniform": _Run("uniform")}, d=8, seed=3)
+
+
+def test_latents_are_the_library_operations(explorer):
+    z = explorer.corners("uniform", 2)
+    out = explorer.latents("uniform", 2, 0.3)
+    torch.testing.assert_close(out["linear"], ops.lerp(z[0], z[1], 0.3))
+    torch.testing.assert_close(out["slerp"], ops.slerp(z[0], z[1], 0.3))
+    torch.testing.assert_close(out["matched"], matching.matched_lerp(z[0], z[1], 0.3, get_prior("uniform")))
+    q = explorer.corners("gaussian", 4)
+    grid = explore.grid_4point(q, 3, "gaussian")  # a 3 x 3 grid: its centre is (a, b) = (0.5, 0.5)
+    centre = explorer.latents("gaussian", 4, 0.5, 0.5)
+    for m in ("linear", "slerp", "matched"):
+        torch.testing.assert_close(centre[m], grid[m][4])
+    with pytest.raises(ValueError, match="points"):
+        explorer.corners("gaussian", 3)
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        explorer.latents("gaussian", 2, 1.5)
+
+
+def test_widget_callback_redraws_the_decoded_images(explorer):
+    box = explorer.widget()
+    controls = box.controls
+    controls["model"].value = "uniform"
+    controls["t"].value = 0.25
+    controls["methods"].value = ("linear", "matched")
+    last = explorer.last
+    assert list(last["images"]) == ["prior", "linear", "matched"]
+    expected = explorer.latents("uniform", 2, 0.25, methods=("linear", "matched"))
+    run = explorer.models["uniform"]
+    for m, z in expected.items():
+        torch.testing.assert_close(last["latents"][m], z)
+        decoded = ((run.generate(z[None]) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)[0]
+        assert torch.equal(last["images"][m], decoded)
+    # a matched latent keeps the prior's norm scale, the linear midpoint is shorter (uniform prior, d = 8)
+    controls["t"].value = 0.5
+    assert explorer.last["norms"]["linear"] < explorer.last["norms"]["matched"]
+    controls["points"].value = 4
+    centre = explorer.latents("uniform", 4, 0.5, 0.5, methods=("linear", "matched"))
+    assert explorer.state["points"] == 4
+    torch.testing.assert_close(explorer.last["latents"]["matched"], centre["matched"])
+
+
+def test_static_figure_stands_in_without_a_kernel(explorer, tmp_path):
+    fig = explorer.figure(model="gaussian", points=2, t=0.5)
+    fig.savefig(tmp_path / "explorer.png")
+    assert (tmp_path / "explorer.png").stat().st_size > 10_000
+    with pytest.raises(ValueError, match="unknown settings"):
+        explorer.update(colour="red")
