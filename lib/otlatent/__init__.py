@@ -55,7 +55,8 @@ Each concept of the paper has one home, named after it (paper term: functions in
 Support modules: ``packs`` (model packs for classrooms), ``config`` (presets, dataset names, folders), ``data``
 (loaders, caches, conversions), ``fetch`` (``make data``), ``backend`` (NumPy or torch in, the same out),
 ``runtime`` (seeds, devices, threads, atomic writes), ``precision`` (bf16/fp16/fp32 training),
-``side_by_side`` (independent models in worker processes), ``reporting`` and ``plots`` (figures and tables),
+``side_by_side`` (independent models in worker processes), ``explorer`` (the interactive latent explorer),
+``reporting`` and ``plots`` (figures and tables),
 ``notebooks`` (``make reproduce``).
 
 Every notebook starts with :func:`start` (preset, seed, device, data source) and reads all sizes from
