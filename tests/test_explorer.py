@@ -50,6 +50,8 @@ def test_latents_are_the_library_operations(explorer):
 def test_widget_callback_redraws_the_decoded_images(explorer):
     box = explorer.widget()
     controls = box.controls
+    first = box.image.value
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
     controls["model"].value = "uniform"
     controls["t"].value = 0.25
     controls["methods"].value = ("linear", "matched")
@@ -64,6 +66,7 @@ def test_widget_callback_redraws_the_decoded_images(explorer):
     # a matched latent keeps the prior's norm scale, the linear midpoint is shorter (uniform prior, d = 8)
     controls["t"].value = 0.5
     assert explorer.last["norms"]["linear"] < explorer.last["norms"]["matched"]
+    assert box.image.value != first  # the live figure was redrawn
     controls["points"].value = 4
     centre = explorer.latents("uniform", 4, 0.5, 0.5, methods=("linear", "matched"))
     assert explorer.state["points"] == 4

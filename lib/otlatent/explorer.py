@@ -121,10 +121,12 @@ class LatentExplorer:
 
     def widget(self):
         """The explorer as ipywidgets controls (model, 2 or 4 points, t and u sliders, method toggles, the prior)
-        above its live figure.
+        above its live figure (an ``Image`` widget holding the rendered PNG; no output capture, which notebook
+        runners intercept).
         """
+        import io
+
         import ipywidgets as w
-        from IPython.display import display
 
         s = self.state
         controls = {
@@ -132,24 +134,30 @@ class LatentExplorer:
             "points": w.ToggleButtons(options=[2, 4], value=s["points"], description="latents"),
             "t": w.FloatSlider(value=s["t"], min=0.0, max=1.0, step=0.05, description="t / a"),
             "u": w.FloatSlider(value=s["u"], min=0.0, max=1.0, step=0.05, description="b (4 pts)"),
-            "methods": w.SelectMultiple(options=["linear", "slerp", "matched"], value=s["methods"],
-                                        description="methods"),
+            "methods": w.SelectMultiple(
+                options=["linear", "slerp", "matched"], value=s["methods"], description="methods"
+            ),
             "show_prior": w.Checkbox(value=s["show_prior"], description="prior sample"),
-        }  # fmt: skip
-        output = w.Output()
+        }
+        image = w.Image(format="png")
 
         def redraw(_=None):
-            with output:
-                output.clear_output(wait=True)
-                fig = self.figure(**{k: (tuple(c.value) if k == "methods" else c.value) for k, c in controls.items()})
-                display(fig)
-                plt.close(fig)
+            fig = self.figure(**{k: (tuple(c.value) if k == "methods" else c.value) for k, c in controls.items()})
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=90)
+            plt.close(fig)
+            image.value = buf.getvalue()
 
         for c in controls.values():
             c.observe(redraw, names="value")
-        box = w.VBox([w.HBox([controls["model"], controls["points"]]), w.HBox([controls["t"], controls["u"]]),
-                      w.HBox([controls["methods"], controls["show_prior"]]), output])  # fmt: skip
-        box.controls, box.redraw = controls, redraw
+        rows = [
+            w.HBox([controls["model"], controls["points"]]),
+            w.HBox([controls["t"], controls["u"]]),
+            w.HBox([controls["methods"], controls["show_prior"]]),
+            image,
+        ]
+        box = w.VBox(rows)
+        box.controls, box.image, box.redraw = controls, image, redraw
         redraw()
         return box
 
