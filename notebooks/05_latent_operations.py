@@ -318,6 +318,27 @@ explorer.widget()
 # 1. Rescaling fixes the norm, but not the component law: for the uniform prior the rescaled midpoint still has
 #    triangular, not uniform, components (mass piles up near 0 and the corners of the cube are never reached).
 #    The matched map fixes every component's law, hence the norm too.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+from scipy import stats
+
+z = draw("uniform", 2000, offset=6)
+mid = 0.5 * (z[:1000] + z[1000:])
+typical = float(np.sqrt(D * runs["uniform"].prior.var))
+rescaled = mid * typical / mid.norm(dim=1, keepdim=True)
+matched_mid = explore.midpoints(torch.stack([z[:1000], z[1000:]]), "uniform")["matched"]
+law = {}
+for name, v in {"norm-rescaled": rescaled, "matched": matched_mid}.items():
+    comp = v.flatten().numpy()
+    law[name] = (np.mean(np.abs(comp) > 1), stats.kstest(np.clip(comp, -1, 1), stats.uniform(-1, 2).cdf).statistic)
+    print(f"{name:>13s}: mean norm {v.norm(dim=1).mean():.3f} (prior {typical:.3f}); components outside [-1, 1]: "
+          f"{law[name][0]:.3%}; KS distance to U(-1, 1) {law[name][1]:.3f}")
+assert law["norm-rescaled"][0] > 0 and law["matched"][0] == 0 and law["norm-rescaled"][1] > 5 * law["matched"][1]
+
+# %% [markdown]
+# The rescaled midpoint has the right norm but components that are neither uniform nor inside the cube; the matched
+# one has both.
+#
 # 2. No: every step of the matched walk has exactly the prior's law, whatever the number of steps (its norm
 #    curve above is flat); the images wander but stay sample-like.
 # 3. Plain: $[-3, 3]$ (three uniforms added); matched: $[-1, 1]$, the generator's training range.

@@ -131,7 +131,11 @@ def relative_changes(values: pd.DataFrame, baseline: str = BASELINE, noise: pd.D
     independent of the deviation it judges), ``df`` = R (K - 1) - 1. Returns columns ``replicate``, ``set``,
     ``draw``, ``score``, ``change_pct``, ``se_pct``, ``df``.
     """
-    noise = set_noise(values, baseline) if noise is None else noise
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero baseline gives inf/NaN, and its noise NaN: no test
+        return _relative_changes(values, baseline, set_noise(values, baseline) if noise is None else noise)
+
+
+def _relative_changes(values: pd.DataFrame, baseline: str, noise: pd.DataFrame) -> pd.DataFrame:
     draws = {score: _baseline_draws(values, baseline, score) for score in values.score.unique()}
     rows = []
     for (rep, score), g in values.groupby(["replicate", "score"], sort=False):
