@@ -113,14 +113,16 @@ for prior in PRIORS:
 
 # %%
 real_images = trained.images_for(study).images_u8
-real_images = real_images[np.random.default_rng(seed).choice(len(real_images), 500, replace=False)]
+real_images = real_images[np.random.default_rng(seed).choice(len(real_images), min(500, len(real_images)),
+                                                              replace=False)]
 for prior in PRIORS:
     z = draw(prior, 1500, offset=3)
     mids = explore.midpoints(torch.stack([z[:500], z[500:1000]]), prior)
     groups = {"real images": real_images, "random samples": decode(prior, z[1000:])} | {
         f"{m} midpoint": decode(prior, v) for m, v in mids.items()}
     study.save_table(metrics.statistics_table(groups, baseline="random samples"), f"interp2_stats_{prior}", caption=(
-        f"Image statistics of 500 real training images, 500 random samples and 500 midpoints of each kind, {prior} "
+        f"Image statistics of {len(real_images):,} real training images, 500 random samples and 500 midpoints of "
+        f"each kind, {prior} "
         f"prior, `{dataset}` (Δ%: relative to random samples)."))
 
 # %% [markdown]
