@@ -20,7 +20,9 @@ __all__ = [
     "METHODS",
     "draw",
     "interpolation_path",
+    "interpolate_at",
     "grid_4point",
+    "grid_at",
     "bilinear_weights",
     "midpoints",
     "midpoint_sets",
@@ -37,11 +39,17 @@ METHODS = ("linear", "slerp", "matched")
 def interpolation_path(z1: torch.Tensor, z2: torch.Tensor, steps: int, prior) -> dict[str, torch.Tensor]:
     """2-point interpolation from ``z1`` (t = 0) to ``z2`` (t = 1) at ``steps`` evenly spaced t; each (steps, d)."""
     prior = get_prior(prior)
-    ts = np.linspace(0.0, 1.0, steps)
+    points = [interpolate_at(z1, z2, t, prior) for t in np.linspace(0.0, 1.0, steps)]
+    return {m: torch.stack([p[m] for p in points]) for m in METHODS}
+
+
+def interpolate_at(z1: torch.Tensor, z2: torch.Tensor, t: float, prior) -> dict[str, torch.Tensor]:
+    """The linear, SLERP and matched latents at weight ``t`` between ``z1`` (t = 0) and ``z2`` (t = 1)."""
+    prior = get_prior(prior)
     return {
-        "linear": torch.stack([ops.lerp(z1, z2, t) for t in ts]),
-        "slerp": torch.stack([ops.slerp(z1, z2, t) for t in ts]),
-        "matched": torch.stack([matching.matched_lerp(z1, z2, t, prior) for t in ts]),
+        "linear": ops.lerp(z1, z2, t),
+        "slerp": ops.slerp(z1, z2, t),
+        "matched": matching.matched_lerp(z1, z2, t, prior),
     }
 
 
@@ -60,15 +68,22 @@ def grid_4point(corners: torch.Tensor, n: int, prior) -> dict[str, torch.Tensor]
     prior = get_prior(prior)
     if corners.ndim != 2 or corners.shape[0] != 4:
         raise ValueError(f"corners must have shape (4, d), got {tuple(corners.shape)}")
-    out: dict[str, list] = {m: [] for m in METHODS}
-    for b in np.linspace(0.0, 1.0, n):
-        for a in np.linspace(0.0, 1.0, n):
-            w = bilinear_weights(a, b)
-            out["linear"].append(ops.n_point(corners, w))
-            out["matched"].append(matching.matched_n_point(corners, w, prior))
-            top, bottom = ops.slerp(corners[0], corners[1], a), ops.slerp(corners[2], corners[3], a)
-            out["slerp"].append(ops.slerp(top, bottom, b))
-    return {m: torch.stack(v) for m, v in out.items()}
+    points = [grid_at(corners, a, b, prior) for b in np.linspace(0.0, 1.0, n) for a in np.linspace(0.0, 1.0, n)]
+    return {m: torch.stack([p[m] for p in points]) for m in METHODS}
+
+
+def grid_at(corners: torch.Tensor, a: float, b: float, prior) -> dict[str, torch.Tensor]:
+    """The linear, SLERP and matched latents at position ``(a, b)`` of the grid on four corners (4, d): linear and
+    matched with the :func:`bilinear_weights`, SLERP along the top and bottom edges, then between them.
+    """
+    prior = get_prior(prior)
+    w = bilinear_weights(a, b)
+    top, bottom = ops.slerp(corners[0], corners[1], a), ops.slerp(corners[2], corners[3], a)
+    return {
+        "linear": ops.n_point(corners, w),
+        "slerp": ops.slerp(top, bottom, b),
+        "matched": matching.matched_n_point(corners, w, prior),
+    }
 
 
 def midpoints(zs: torch.Tensor, prior) -> dict[str, torch.Tensor]:

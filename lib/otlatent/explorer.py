@@ -55,7 +55,7 @@ class LatentExplorer:
             raise ValueError(f"t and u must lie in [0, 1], got {t}, {u}")
         prior = self.models[model].prior
         z = self.corners(model, points)
-        out = _at(z, t, prior) if points == 2 else _grid_at(z, t, u, prior)
+        out = explore.interpolate_at(z[0], z[1], t, prior) if points == 2 else explore.grid_at(z, t, u, prior)
         return {m: out[m] for m in methods}
 
     def update(self, **changes) -> dict:
@@ -160,32 +160,6 @@ class LatentExplorer:
         box.controls, box.image, box.redraw = controls, image, redraw
         redraw()
         return box
-
-
-def _at(z: torch.Tensor, t: float, prior) -> dict:
-    """Linear, SLERP and matched latents at weight ``t`` between ``z[0]`` and ``z[1]``."""
-    from . import matching
-    from . import operations as ops
-
-    return {
-        "linear": ops.lerp(z[0], z[1], t),
-        "slerp": ops.slerp(z[0], z[1], t),
-        "matched": matching.matched_lerp(z[0], z[1], t, prior),
-    }
-
-
-def _grid_at(z: torch.Tensor, a: float, b: float, prior) -> dict:
-    """Linear, SLERP and matched latents at position ``(a, b)`` of the grid on four corners ``z`` (4, d)."""
-    from . import matching
-    from . import operations as ops
-
-    weights = explore.bilinear_weights(a, b)
-    top, bottom = ops.slerp(z[0], z[1], a), ops.slerp(z[2], z[3], a)
-    return {
-        "linear": ops.n_point(z, weights),
-        "slerp": ops.slerp(top, bottom, b),
-        "matched": matching.matched_n_point(z, weights, prior),
-    }
 
 
 def _support(prior) -> tuple[float, float]:

@@ -100,7 +100,6 @@ def kid_permutation_test(reference, a, b, n_perm: int = 200, seed: int = 0, max_
     r = torch.as_tensor(reference).double()[:max_n]
     a = torch.as_tensor(a).double()[:max_n]
     b = torch.as_tensor(b).double()[:max_n]
-    # (``[:None]`` keeps every sample)
     pooled = torch.cat([a, b])
     na, nb = len(a), len(b)
     kpp = poly_kernel(pooled, pooled)
