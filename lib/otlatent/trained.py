@@ -15,7 +15,7 @@ from .classifier import ClassifierConfig, TrainedClassifier, split_indices, trai
 from .dcgan import GANConfig, GANRun, load_generator, train_dcgan
 from .runs import finished_run
 from .side_by_side import Job, run_side_by_side
-from .vae import VAEConfig, VAERun, train_vae
+from .vae import VAEConfig, VAERun, load_vae, train_vae
 
 __all__ = [
     "iterations_for",
@@ -26,7 +26,10 @@ __all__ = [
     "dcgan_replicates_for",
     "train_job",
     "vae_images_for",
+    "vae_config_for",
     "vae_for",
+    "vae_replicates_for",
+    "vae_roles",
     "classifier_for",
     "real_halves_for",
 ]
@@ -162,16 +165,12 @@ def vae_images_for(study):
     return part(slice(0, cut)), part(slice(cut, None))
 
 
-def vae_for(study, train_images=None, progress: bool = True) -> VAERun:
-    """Train (or reload) the VAE of a notebook run: ``study``'s dataset, preset and seed.
-
-    A learned likelihood scale (initialised at 0.1) and the preset's ``vae_*`` sizes; the model lives in
-    ``<data root>/models/<config.name>/``, so notebook 08 reloads what notebook 07 trained.
+def vae_config_for(study, train_images, replicate: int = 0) -> VAEConfig:
+    """The VAE config of a notebook run: ``study``'s dataset, preset and precision, a learned likelihood scale
+    (initialised at 0.1) and the preset's ``vae_*`` sizes; replicate ``r`` is seeded ``study.seed + r``.
     """
     preset = study.preset
-    if train_images is None:
-        train_images, _ = vae_images_for(study)
-    config = VAEConfig(
+    return VAEConfig(
         dataset=study.dataset,
         resolution=preset.vae_resolution,
         nc=train_images.images_u8.shape[1],
@@ -180,13 +179,79 @@ def vae_for(study, train_images=None, progress: bool = True) -> VAERun:
         iterations=iterations_for(len(train_images), preset, preset.vae_epochs, preset.vae_batch),
         sigma=0.1,
         learn_sigma=True,
-        seed=study.seed,
+        seed=study.seed + replicate,
         preset=preset.name,
         precision=study.precision,
     )
+
+
+def vae_for(study, train_images=None, progress: bool = True) -> VAERun:
+    """Train (or reload) the VAE of a notebook run (replicate 0 of :func:`vae_config_for`).
+
+    The model lives in ``<data root>/models/<config.name>/``, so notebook 08 reloads what notebook 07 trained.
+    """
+    if train_images is None:
+        train_images, _ = vae_images_for(study)
+    config = vae_config_for(study, train_images)
     return train_vae(
-        train_images, config, device=study.device, checkpoint_minutes=preset.checkpoint_minutes, progress=progress
+        train_images, config, device=study.device, checkpoint_minutes=study.preset.checkpoint_minutes,
+        progress=progress,
     )
+
+
+def vae_replicates_for(study, train_images=None, workers: int | None = None,
+                       replicates: int | None = None) -> list[VAERun]:
+    """``replicates`` (default ``study.preset.vae_replicates``) independently seeded VAEs on the same training
+    images, ``[replicate 0, 1, ...]``: the finished ones reloaded, the others trained side by side (one worker
+    process per model where there are spare cores), every model in its own run folder.
+    """
+    if train_images is None:
+        train_images, _ = vae_images_for(study)
+    replicates = study.preset.vae_replicates if replicates is None else replicates
+    configs = [vae_config_for(study, train_images, r) for r in range(replicates)]
+    runs, jobs, names = {}, [], {}
+    for r, config in enumerate(configs):
+        _, _, finished = finished_run(config, train_images.images_u8, None, load_vae, study.device)
+        if finished is not None:
+            runs[r] = finished
+        else:
+            kwargs = {"config": config, "images": train_images, "device": study.device,
+                      "checkpoint_minutes": study.preset.checkpoint_minutes}
+            names[config.name] = r
+            jobs.append(Job(config.name, train_job, kwargs))
+    for name, path in run_side_by_side(jobs, workers).items():
+        runs[names[name]] = load_vae(path, study.device)
+    return [runs[r] for r in range(replicates)]
+
+
+def vae_roles(test_images, max_per_person: int = 6, seed: int = 0) -> pd.Series:
+    """The role of every held-out VAE image: ``"reference"``, ``"exploration"``, ``"confirmation"`` or
+    ``"unused"``, indexed like ``test_images``.
+
+    The held-out people (``test_images.labels``, person indices in file order) are cut in two blocks at the middle
+    image: the **later** block is where the study first explored (it was the whole held-out set before the
+    confirmation block existed), the **earlier** one is kept aside to confirm what was found there. In each block a
+    seeded half of the people go to the FID/KID **reference** (shared by both blocks), the others are encoded. At
+    most ``max_per_person`` images of a person are used (a seeded choice), so that no one person dominates a set
+    (LFW's held-out tail has 144 images of Tony Blair); the rest are ``"unused"``.
+    Without persons (``test_images.identities`` is None: not LFW) every image is its own person.
+    """
+    n = len(test_images)
+    person = np.asarray(test_images.labels) if test_images.identities is not None else np.arange(n)
+    rng = np.random.default_rng(seed + 11)
+    cut = person[n // 2]
+    block = np.where(person >= cut, "exploration", "confirmation")
+    roles = block.astype(object)
+    for name in ("exploration", "confirmation"):
+        people = rng.permutation(np.unique(person[block == name]))
+        ref = set(people[: len(people) // 2].tolist())
+        roles[(block == name) & np.isin(person, list(ref))] = "reference"
+    keep = np.zeros(n, bool)
+    for p in rng.permutation(np.unique(person)):
+        idx = np.flatnonzero(person == p)
+        keep[rng.permutation(idx)[:max_per_person]] = True
+    roles[~keep] = "unused"
+    return pd.Series(roles, name="role")
 
 
 def _classifier_images(study):
