@@ -81,6 +81,9 @@ class ClassifierConfig(RunConfig):
     weight_decay: float = 5e-4
     n_train: int = 8000
     n_test: int = 2000
+    #: which of the dataset's images it was trained on: ``""`` all of them (split by :func:`split_indices`),
+    #: ``"vae-train"`` only the training images of notebook 07's VAE (so that its held-out people are unseen)
+    subset: str = ""
 
     positive = ("num_classes", "epochs", "batch_size", "n_train", "n_test", "width")
     folder = "classifiers"
@@ -94,7 +97,10 @@ class ClassifierConfig(RunConfig):
 
     @property
     def name(self) -> str:
-        digest = hashlib.sha1(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:8]
+        fields = dataclasses.asdict(self)
+        if not fields["subset"]:
+            del fields["subset"]  # added later: runs on all the images keep their names
+        digest = hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:8]
         return f"cnn_{self.dataset}_{self.task}_{self.resolution}px_{self.preset}_seed{self.seed}_{digest}"
 
 

@@ -30,6 +30,8 @@ __all__ = [
     "vae_for",
     "vae_replicates_for",
     "vae_roles",
+    "person_tuples",
+    "vae_scorer_for",
     "classifier_for",
     "real_halves_for",
 ]
@@ -194,13 +196,17 @@ def vae_for(study, train_images=None, progress: bool = True) -> VAERun:
         train_images, _ = vae_images_for(study)
     config = vae_config_for(study, train_images)
     return train_vae(
-        train_images, config, device=study.device, checkpoint_minutes=study.preset.checkpoint_minutes,
+        train_images,
+        config,
+        device=study.device,
+        checkpoint_minutes=study.preset.checkpoint_minutes,
         progress=progress,
     )
 
 
-def vae_replicates_for(study, train_images=None, workers: int | None = None,
-                       replicates: int | None = None) -> list[VAERun]:
+def vae_replicates_for(
+    study, train_images=None, workers: int | None = None, replicates: int | None = None
+) -> list[VAERun]:
     """``replicates`` (default ``study.preset.vae_replicates``) independently seeded VAEs on the same training
     images, ``[replicate 0, 1, ...]``: the finished ones reloaded, the others trained side by side (one worker
     process per model where there are spare cores), every model in its own run folder.
@@ -215,8 +221,12 @@ def vae_replicates_for(study, train_images=None, workers: int | None = None,
         if finished is not None:
             runs[r] = finished
         else:
-            kwargs = {"config": config, "images": train_images, "device": study.device,
-                      "checkpoint_minutes": study.preset.checkpoint_minutes}
+            kwargs = {
+                "config": config,
+                "images": train_images,
+                "device": study.device,
+                "checkpoint_minutes": study.preset.checkpoint_minutes,
+            }
             names[config.name] = r
             jobs.append(Job(config.name, train_job, kwargs))
     for name, path in run_side_by_side(jobs, workers).items():
@@ -252,6 +262,60 @@ def vae_roles(test_images, max_per_person: int = 6, seed: int = 0) -> pd.Series:
         keep[rng.permutation(idx)[:max_per_person]] = True
     roles[~keep] = "unused"
     return pd.Series(roles, name="role")
+
+
+def person_tuples(person, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Endpoints of midpoints made of ``k`` **different people** each, in independent groups of people.
+
+    The people (``person``, one label per image) are shuffled and cut into groups of ``k`` (the remainder is
+    dropped); a group whose people have at least ``m`` images each gives ``m`` midpoints, the ``j``-th made of the
+    ``j``-th image (in a seeded order) of each person, so every image is used at most once and the positions are
+    exchangeable: the set of first endpoints has the law of the set of second ones. Returns ``(endpoints, group)``:
+    ``endpoints`` of shape ``(k, n)`` (indices into ``person``) and the group of every midpoint, the unit of a
+    bootstrap over people (:func:`otlatent.metrics.paired_bootstrap_changes`).
+    """
+    person = np.asarray(person)
+    rng = np.random.default_rng(seed)
+    people = rng.permutation(np.unique(person))
+    images = {p: rng.permutation(np.flatnonzero(person == p)) for p in people}
+    ends, groups = [], []
+    for g in range(len(people) // k):
+        members = people[g * k : (g + 1) * k]
+        m = min(len(images[p]) for p in members)
+        ends.append(np.stack([images[p][:m] for p in members]))
+        groups.append(np.full(m, g))
+    if not ends:
+        raise ValueError(f"{len(people)} people cannot make a midpoint of {k} different people")
+    return np.concatenate(ends, axis=1), np.concatenate(groups)
+
+
+def vae_scorer_for(study, train_images, progress: bool = True) -> TrainedClassifier:
+    """The scoring classifier of notebook 07: as :func:`classifier_for`, but trained (and tested) only on the VAE's
+    training images (``train_images``, the first images in file order), at the preset's GAN resolution, so that
+    no held-out person of the VAE (reference, real-data row or encoded face) was seen by its features.
+    """
+    preset = study.preset
+    images = data.load(study.dataset, preset.gan_resolution, n=preset.vae_max_images, seed=study.seed)
+    n = len(train_images)
+    if images.identities is not None and list(images.identities[:n]) != list(train_images.identities):
+        raise ValueError("the scorer's images are not the VAE's training images in the same order; clear the cache")
+    x, labels = images.images_u8[:n], None if images.labels is None else images.labels[:n]
+    task = "labels" if labels is not None else "rotation"
+    config = ClassifierConfig(
+        dataset=study.dataset,
+        task=task,
+        num_classes=images.num_classes if task == "labels" else 4,
+        nc=x.shape[1],
+        resolution=preset.gan_resolution,
+        width=preset.clf_width,
+        epochs=preset.clf_epochs,
+        n_train=preset.clf_train,
+        n_test=min(preset.clf_test, n // 5),
+        seed=study.seed,
+        preset=preset.name,
+        subset="vae-train",
+    )
+    return train_classifier(x, labels, config, device=study.device, progress=progress)
 
 
 def _classifier_images(study):

@@ -12,7 +12,8 @@
   paper's Table 2 layout (:func:`paper_style_table`), its claims (:func:`verdicts`), means with intervals;
 - :mod:`~otlatent.metrics.equivalence` -- verdicts over replicated models: set noise from several random-sample
   draws, random-effects pooling, equivalence (TOST) with a fixed margin, Holm-adjusted "worse" tests
-  (:func:`evidence`, :func:`false_positive_rate`);
+  (:func:`evidence`, :func:`false_positive_rate`), and the same verdicts for paired sets with a bootstrap over
+  people (:func:`paired_bootstrap_changes`, :func:`pool_evidence`);
 - :mod:`~otlatent.metrics.calibration` -- a ladder of known degradations of real images and each score's response
   (:func:`degradation_ladder`, :func:`sensitivity`);
 - :mod:`~otlatent.metrics.reconstruction` -- MSE, PSNR and SSIM against clean images.
@@ -29,6 +30,9 @@ from .equivalence import (
     equivalence_power,
     evidence,
     false_positive_rate,
+    paired_bootstrap_changes,
+    pool_evidence,
+    pooled_sigma,
     random_effects,
     relative_changes,
     set_noise,
@@ -76,6 +80,9 @@ __all__ = [
     "evidence",
     "verdict_table",
     "false_positive_rate",
+    "pool_evidence",
+    "paired_bootstrap_changes",
+    "pooled_sigma",
     "set_noise",
     "relative_changes",
     "random_effects",

@@ -49,6 +49,9 @@ __all__ = [
     "equivalence_power",
     "simulated_power",
     "evidence",
+    "pool_evidence",
+    "paired_bootstrap_changes",
+    "pooled_sigma",
     "false_positive_rate",
     "verdict_table",
 ]
@@ -343,19 +346,61 @@ def evidence(
         verdict text. Scores whose set noise is undefined (constant, or a baseline not bounded away
         from zero) get the verdict "no test: ..." and NaN tests.
     """
-    by, tested_worse, tested_equivalent = list(by), list(tested_worse), list(tested_equivalent)
-    out = []
+    by = list(by)
+    changes, sigma = [], []
     groups = values.groupby(by, sort=False) if by else [((), values)]
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
         noise = set_noise(g, baseline)
-        changes = relative_changes(g, baseline, noise)
+        ch = relative_changes(g, baseline, noise)
         # the null control pools one draw per replicate (the first against the others): the design of an operation
-        first = changes[changes.set == RANDOM_VS_RANDOM].groupby(["replicate", "score"]).draw.transform("min")
-        control = changes[(changes.set == RANDOM_VS_RANDOM)]
+        first = ch[ch.set == RANDOM_VS_RANDOM].groupby(["replicate", "score"]).draw.transform("min")
+        control = ch[(ch.set == RANDOM_VS_RANDOM)]
         control = control[control.draw == first.loc[control.index]]
-        pooled_input = pd.concat([control, changes[changes.set != RANDOM_VS_RANDOM]])
-        for (name, score), h in pooled_input.groupby(["set", "score"], sort=False):
+        changes.append(pd.concat([control, ch[ch.set != RANDOM_VS_RANDOM]]).assign(**dict(zip(by, key))))
+        sigma.append(noise.reset_index()[["score", "sigma_pct"]].assign(**dict(zip(by, key))))
+    return pool_evidence(
+        pd.concat(changes, ignore_index=True),
+        pd.concat(sigma, ignore_index=True),
+        worse,
+        tested_worse,
+        tested_equivalent,
+        alpha=alpha,
+        margin_sd=margin_sd,
+        by=by,
+        margins=margins,
+    )
+
+
+def pool_evidence(
+    changes: pd.DataFrame,
+    sigma: pd.DataFrame,
+    worse: dict,
+    tested_worse,
+    tested_equivalent,
+    alpha: float = 0.05,
+    margin_sd: float = MARGIN_SD,
+    by=(),
+    margins: dict | None = None,
+    control: str = RANDOM_VS_RANDOM,
+) -> pd.DataFrame:
+    """The pooling and testing stage of :func:`evidence`, for per-replicate changes from any design.
+
+    ``changes`` has one row per (family, replicate, set, score) with columns ``replicate``, ``set``, ``score``,
+    ``change_pct``, ``se_pct``, ``df`` and the columns named in ``by``; ``sigma`` one row per (family, score) with
+    ``score``, ``sigma_pct`` (the set noise the margin is made of) and the ``by`` columns. The rows named
+    ``control`` are the null control: both tests, unadjusted. Returns what :func:`evidence` returns.
+    """
+    by, tested_worse, tested_equivalent = list(by), list(tested_worse), list(tested_equivalent)
+    out = []
+    groups = changes.groupby(by, sort=False) if by else [((), changes)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        sig = sigma
+        for col, k in zip(by, key):
+            sig = sig[sig[col] == k]
+        noise = sig.set_index("score")
+        for (name, score), h in g.groupby(["set", "score"], sort=False):
             row = dict(zip(by, key))
             row.update(set=name, score=score, replicates=len(h), sigma_pct=noise.loc[score, "sigma_pct"])
             if not (np.all(h.se_pct > 0) and len(h) > 1):
@@ -404,8 +449,8 @@ def evidence(
             )
             agree.append(np.nan)
             continue
-        kinds = (["worse"] if r.set in tested_worse or r.set == RANDOM_VS_RANDOM else []) + (
-            ["equivalent"] if r.set in tested_equivalent or r.set == RANDOM_VS_RANDOM else []
+        kinds = (["worse"] if r.set in tested_worse or r.set == control else []) + (
+            ["equivalent"] if r.set in tested_equivalent or r.set == control else []
         )
         adjusted = r.set in tested_worse
         direction_worse = r.p_worse <= r.p_better
@@ -437,6 +482,73 @@ def evidence(
 
 def _opposite(direction: str) -> str:
     return "lower" if direction == "higher" else "higher"
+
+
+def paired_bootstrap_changes(
+    score_subset, sets, clusters, baseline: str, n_boot: int = 200, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    r"""Changes of paired sets against a baseline, with standard errors from a bootstrap over **clusters** (people).
+
+    Every set has the same ``n`` items, item ``i`` of every set coming from the same source (a midpoint and the
+    reconstruction of its first endpoint) and belonging to cluster ``clusters[i]`` (the people it was made of).
+    Resampling whole clusters with replacement, the same ones for every set, keeps both the pairing and the
+    dependence between the faces of one person:
+
+    - change :math:`\Delta = 100\,(s(O)/s(B) - 1)` on all items; its SE the SD of :math:`\Delta^*` over resamples;
+    - set noise :math:`\sigma` = SD of :math:`100\, s(B^*)/s(B)`: how much the baseline's score moves between
+      samples of people from the same population (the margin's unit, as :func:`set_noise` is for random draws).
+      NaN when :math:`s(B)` is not bounded away from zero (at most three bootstrap SDs above it);
+    - ``df`` = clusters - 1.
+
+    ``score_subset(name, idx)`` returns ``{score: value}`` of set ``name`` on the items ``idx`` (an index array,
+    with repeats). Duplicated items make a resample's FID and KID a little larger, the same way for every set; the
+    ratio is what is used. Returns ``(changes, sigma)``: rows ``set, score, change_pct, se_pct, df`` (the input of
+    :func:`pool_evidence` with a ``replicate`` column added) and ``score, sigma_pct, value``.
+    """
+    clusters = np.asarray(clusters)
+    names = list(sets)
+    if baseline not in names:
+        raise ValueError(f"the baseline {baseline!r} is not among the sets {names}")
+    ids, inverse = np.unique(clusters, return_inverse=True)
+    if len(ids) < 2:
+        raise ValueError(f"a cluster bootstrap needs at least 2 clusters, got {len(ids)}")
+    members = [np.flatnonzero(inverse == c) for c in range(len(ids))]
+    full = {name: score_subset(name, np.arange(len(clusters))) for name in names}
+    rng = np.random.default_rng(seed)
+    boot = {name: [] for name in names}
+    for _ in range(n_boot):
+        idx = np.concatenate([members[c] for c in rng.integers(0, len(ids), len(ids))])
+        for name in names:
+            boot[name].append(score_subset(name, idx))
+    base = pd.DataFrame(boot[baseline])
+    rows, noise = [], []
+    for score in full[baseline]:
+        b, b_star = full[baseline][score], base[score].to_numpy(float)
+        bounded = b > 0 and b > 3 * b_star.std(ddof=1)
+        sigma = float(np.std(100 * b_star / b, ddof=1)) if bounded else float("nan")
+        noise.append(dict(score=score, sigma_pct=sigma, value=b))
+        for name in names:
+            if name == baseline:
+                continue
+            o_star = pd.DataFrame(boot[name])[score].to_numpy(float)
+            rows.append(
+                dict(
+                    set=name,
+                    score=score,
+                    change_pct=100 * (full[name][score] / b - 1) if b else float("nan"),
+                    se_pct=float(np.std(100 * (o_star / b_star - 1), ddof=1)) if bounded else float("nan"),
+                    df=len(ids) - 1,
+                )
+            )
+    return pd.DataFrame(rows), pd.DataFrame(noise)
+
+
+def pooled_sigma(sigma: pd.DataFrame, by=()) -> pd.DataFrame:
+    """The set noise of several replicates' :func:`paired_bootstrap_changes` pooled per (family, score): the root
+    mean square of their ``sigma_pct`` (NaN if any is NaN). Returns columns ``by``, ``score``, ``sigma_pct``.
+    """
+    keys = [*by, "score"]
+    return sigma.groupby(keys, sort=False).sigma_pct.agg(lambda v: float(np.sqrt(np.mean(np.square(v))))).reset_index()
 
 
 def false_positive_rate(values: pd.DataFrame, baseline: str = BASELINE, alpha: float = 0.05, by=()) -> pd.DataFrame:
