@@ -27,6 +27,7 @@ __all__ = [
     "midpoints",
     "midpoint_sets",
     "MIDPOINT_SETS",
+    "table2_latents",
     "walks",
     "vicinity_samples",
     "analogies",
@@ -86,11 +87,13 @@ def grid_at(corners: torch.Tensor, a: float, b: float, prior) -> dict[str, torch
     }
 
 
-def midpoints(zs: torch.Tensor, prior) -> dict[str, torch.Tensor]:
-    """Midpoints of k latents per example, ``zs`` of shape (k, N, d): equal weights 1/k; each (N, d).
+def midpoints(zs: torch.Tensor, prior, centre: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    r"""Midpoints of k latents per example, ``zs`` of shape (k, N, d): equal weights 1/k; each (N, d).
 
     k = 2 is the 2-point midpoint (with its SLERP counterpart), k = 4 the centre of a
-    4-point grid (no SLERP variant is defined for it).
+    4-point grid (no SLERP variant is defined for it). With ``centre`` :math:`m` (d,), also ``"centred matched"``:
+    the matched map applied about :math:`m`, :math:`m + T(\bar y - m)` with :math:`\bar y` the linear midpoint
+    (notebook 07: for encodings that share an average code :math:`m \neq 0`).
     """
     prior = get_prior(prior)
     k = zs.shape[0]
@@ -98,10 +101,12 @@ def midpoints(zs: torch.Tensor, prior) -> dict[str, torch.Tensor]:
     out = {"linear": ops.n_point(zs, w), "matched": matching.matched_n_point(zs, w, prior)}
     if k == 2:
         out["slerp"] = ops.slerp(zs[0], zs[1], 0.5)
-    return {m: out[m] for m in METHODS if m in out}
+    out = {m: out[m] for m in METHODS if m in out}
+    if centre is not None:
+        out["centred matched"] = centre + matching.matched_n_point(zs - centre, w, prior)
+    return out
 
 
-#: The rows of the paper's Table 2 after the random samples, in order.
 MIDPOINT_SETS = ("2-point linear", "2-point slerp", "2-point matched", "4-point linear", "4-point matched")
 
 
@@ -119,6 +124,18 @@ def midpoint_sets(pairs: torch.Tensor, quads: torch.Tensor, prior, random=None) 
     two, four = midpoints(pairs, prior), midpoints(quads, prior)
     out = {} if random is None else {"random samples": random}
     out.update({f"2-point {m}": two[m] for m in METHODS} | {f"4-point {m}": four[m] for m in ("linear", "matched")})
+    return out
+
+
+def table2_latents(prior, n: int, d: int, draws: int, seed: int, replicate: int = 0) -> dict:
+    """The latents one replicate model is scored on in the replicated Table 2 (notebooks 06-07): ``draws``
+    independent random-sample sets ``{("random samples", k): (n, d)}`` and one set of every :data:`MIDPOINT_SETS`
+    (``{name: (n, d)}``), each from its own seeded draw; replicate ``r`` gets draws of its own.
+    """
+    s = 100 * (replicate + 1)
+    out = midpoint_sets(draw(prior, 2 * n, d, seed, s + 1).reshape(2, n, d),
+                        draw(prior, 4 * n, d, seed, s + 2).reshape(4, n, d), prior)  # fmt: skip
+    out.update({("random samples", k): draw(prior, n, d, seed, s + 10 + k) for k in range(draws)})
     return out
 
 

@@ -21,7 +21,15 @@
 The names below are re-exported so that ``from otlatent import metrics; metrics.score_sets(...)`` works.
 """
 
-from .calibration import DEGRADATIONS, degradation_ladder, degrade, sensitivity
+from .calibration import (
+    DEGRADATIONS,
+    MIDPOINT_LIKE,
+    degradation_ladder,
+    degrade,
+    score_ladder,
+    sensitivity,
+    usable_scores,
+)
 from .distances import fid_terms, frechet_distance, kernel_distance, mmd2_unbiased
 from .equivalence import (
     BASELINE,
@@ -97,6 +105,9 @@ __all__ = [
     "degrade",
     "degradation_ladder",
     "sensitivity",
+    "MIDPOINT_LIKE",
+    "score_ladder",
+    "usable_scores",
     "WORSE",
     "paper_style_table",
     "verdicts",

@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-__all__ = ["DEGRADATIONS", "degrade", "degradation_ladder", "sensitivity"]
+__all__ = [
+    "DEGRADATIONS",
+    "MIDPOINT_LIKE",
+    "degrade",
+    "degradation_ladder",
+    "score_ladder",
+    "sensitivity",
+    "usable_scores",
+]
 
 #: Kinds of degradation and their levels, from mild to strong.
 #: ``blur``: Gaussian blur, sigma in pixels; ``contrast``: torchvision's ``adjust_contrast`` factor; ``desaturate``:
@@ -25,6 +33,10 @@ DEGRADATIONS: dict[str, tuple[float, ...]] = {
     "noise": (0.02, 0.05, 0.1, 0.2),
     "blend": (0.25, 0.5, 0.75, 1.0),
 }
+
+#: The kinds of :data:`DEGRADATIONS` that the paper says midpoints make (blur, a blurred copy mixed in, lower
+#: contrast, desaturation): a score is used for a verdict on midpoints only if it is sensitive to one of them.
+MIDPOINT_LIKE: tuple[str, ...] = ("blur", "blend", "contrast", "desaturate")
 
 
 def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -107,3 +119,18 @@ def sensitivity(values: pd.DataFrame, worse: dict, margins: dict | None = None) 
                 )
             )
     return pd.DataFrame(rows)
+
+
+def score_ladder(images_u8, scores_of, seed: int = 0) -> pd.DataFrame:
+    """Every score of every rung of :func:`degradation_ladder`: ``scores_of(images_u8) -> {score: value}`` on each;
+    columns ``kind``, ``level``, ``score``, ``value`` (the input of :func:`sensitivity`).
+    """
+    rows = []
+    for (kind, level), x in degradation_ladder(images_u8, seed=seed).items():
+        rows += [dict(kind=kind, level=level, score=k, value=v) for k, v in scores_of(x).items()]
+    return pd.DataFrame(rows)
+
+
+def usable_scores(sens: pd.DataFrame, scores, kinds=MIDPOINT_LIKE) -> dict[str, bool]:
+    """Score -> whether :func:`sensitivity` found it sensitive (monotone, beyond its margin) to one of ``kinds``."""
+    return {sc: bool(sens[(sens.score == sc) & sens.kind.isin(kinds)].sensitive.any()) for sc in scores}

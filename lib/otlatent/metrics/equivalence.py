@@ -573,10 +573,18 @@ def false_positive_rate(values: pd.DataFrame, baseline: str = BASELINE, alpha: f
     return pd.DataFrame(rows)
 
 
-def verdict_table(ev: pd.DataFrame, values: pd.DataFrame, sets, scores, real: str = "real data") -> pd.DataFrame:
-    """One row per set, one column per score, as the paper's Table 2 with replicates: the real data's and the random
-    samples' values (mean over replicates and draws ± the set noise), then every other set's pooled change (%) with
-    its 95% interval and its verdict.
+def verdict_table(
+    ev: pd.DataFrame,
+    values: pd.DataFrame,
+    sets,
+    scores,
+    real: str = "real data",
+    baseline: str = BASELINE,
+    control: str = RANDOM_VS_RANDOM,
+) -> pd.DataFrame:
+    """One row per set, one column per score, as the paper's Table 2 with replicates: the real data's and the
+    ``baseline``'s values (mean over the rows of ``values``, ± the set noise), then every other set's pooled change
+    (%) with its 95% interval and its verdict.
     """
     cells = {}
     for score in scores:
@@ -584,15 +592,15 @@ def verdict_table(ev: pd.DataFrame, values: pd.DataFrame, sets, scores, real: st
         real_v = v[v.set == real].value
         if len(real_v):
             cells[(real, score)] = f"{real_v.mean():.4g}"
-        base = v[v.set == BASELINE].value
+        base = v[v.set == baseline].value
         sigma = ev[ev.score == score].sigma_pct
         if len(base):
-            cells[(BASELINE, score)] = (
+            cells[(baseline, score)] = (
                 f"{base.mean():.4g} (±{sigma.iloc[0]:.2g}%)" if len(sigma) else f"{base.mean():.4g}"
             )
         for r in ev[ev.score == score].itertuples():
             cells[(r.set, score)] = f"{r.change_pct:+.1f}% [{r.ci_low:+.1f}, {r.ci_high:+.1f}] {r.verdict}"
-    rows = [name for name in [real, BASELINE, RANDOM_VS_RANDOM, *sets] if any((name, s) in cells for s in scores)]
+    rows = [name for name in [real, baseline, control, *sets] if any((name, s) in cells for s in scores)]
     rows = list(dict.fromkeys(rows))
     return pd.DataFrame(
         [[cells.get((name, s), "") for s in scores] for name in rows],

@@ -17,13 +17,13 @@ def set_color(name: str) -> str:
     """The study's colour for a row of a sample-quality table ("2-point linear" -> the linear colour)."""
     if name == "real data":
         return "#000000"
-    if name.startswith("random"):
+    if name.startswith(("random", "reconstructions")):
         return method_color("random")
     return method_color(name.split()[-1])
 
 
-def change_figure(ev, sets, scores, title: str = ""):
-    """Pooled change (%) of each set against the random samples with its 95% interval, per score (one panel each);
+def change_figure(ev, sets, scores, title: str = "", baseline: str = "random samples"):
+    """Pooled change (%) of each set against the ``baseline`` with its 95% interval, per score (one panel each);
     the grey band is the equivalence margin. Filled markers: the verdict is "worse", "better" or "equivalent".
     """
     fig, axes = plt.subplots(1, len(scores), figsize=(2.9 * len(scores), 0.45 * len(sets) + 1.2), squeeze=False)
@@ -50,7 +50,7 @@ def change_figure(ev, sets, scores, title: str = ""):
         ax.set_yticks(range(len(sets)), sets if ax is axes[0, 0] else [""] * len(sets))
         ax.invert_yaxis()
         ax.set_title(score, fontsize=9)
-        ax.set_xlabel("change vs random samples (%)")
+        ax.set_xlabel(f"change vs {baseline} (%)")
         if np.nanmax(np.abs(sub.ci_high.to_numpy(float))) > 100 and margin > 0:
             ax.set_xscale("symlog", linthresh=max(10 * margin, 10.0))
     if title:
