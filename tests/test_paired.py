@@ -141,8 +141,8 @@ def test_person_tuples_pair_different_people_once_each():
             assert len(set(person[ends[:, j]])) == k, "k different people per midpoint"
         for g in np.unique(group):  # a group is a fixed set of k people
             assert len({frozenset(person[ends[:, j]]) for j in np.flatnonzero(group == g)}) == 1
-    with pytest.raises(ValueError, match="different people"):
-        trained.person_tuples(np.array([0, 0, 1]), 4)
+    with pytest.raises(ValueError, match="at least 2"):
+        trained.person_tuples(np.array([0, 0, 1, 2, 3]), 4)
 
 
 def test_vae_roles_keep_people_apart_and_cap_them():

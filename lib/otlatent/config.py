@@ -157,7 +157,7 @@ PRESETS: dict[str, Preset] = {
         gan_resolution=32, gan_width=8, gan_batch=16, gan_epochs=1, gan_max_images=512, gan_calibration=4096,
         gan_replicates=2, checkpoint_minutes=1,
         n_score=400, score_splits=2, n_baseline=3, n_boot=40, clf_width=8, clf_epochs=3, clf_train=2_000, clf_test=400,
-        vae_resolution=45, vae_width=8, vae_batch=16, vae_epochs=1, vae_max_images=512, vae_test=128,
+        vae_resolution=45, vae_width=8, vae_batch=16, vae_epochs=1, vae_max_images=2_048, vae_test=512,
         vae_replicates=2, n_recon=32,
         map_steps=20,
     ),
@@ -203,7 +203,8 @@ def dry_run(preset: Preset) -> Preset:
     fields unchanged, a handful of iterations and samples.
 
     Every training batch is a full batch of the preset's size: one epoch over ``2 * batch`` images gives two DCGAN
-    and two VAE iterations (the VAE's ``2 * batch`` training images are those left after its 64 held-out ones), and
+    iterations; the VAE holds out a fifth of ``2 * batch + 1536`` images (enough people for notebook 07's
+    roles) and takes at most five iterations (a fifth of an epoch) on the rest; and
     a finished generator's batch norm is calibrated on two batches of latents.  ``n_score`` puts ten images in
     each of the preset's ``score_splits``.  The scoring classifier gets 40 steps (5 epochs of 512 images): at
     64 px it needs about that many to beat chance on its held-out images, which notebook 06 asserts.
@@ -213,7 +214,8 @@ def dry_run(preset: Preset) -> Preset:
         gan_epochs=1, gan_max_images=2 * preset.gan_batch, gan_calibration=2 * preset.gan_batch,
         gan_replicates=2, n_score=10 * preset.score_splits, n_baseline=3, n_boot=10,
         clf_epochs=5, clf_train=512, clf_test=200,
-        vae_epochs=1, vae_max_images=2 * preset.vae_batch + 64, vae_test=64, vae_replicates=2, n_recon=8, map_steps=5,
+        vae_epochs=0.2, vae_max_images=2 * preset.vae_batch + 1536, vae_test=512, vae_replicates=2,
+        n_recon=8, map_steps=5,
     )  # fmt: skip
     assert set(counts) == set(COUNT_FIELDS)
     return dataclasses.replace(

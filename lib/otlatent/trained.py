@@ -284,8 +284,11 @@ def person_tuples(person, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray
         m = min(len(images[p]) for p in members)
         ends.append(np.stack([images[p][:m] for p in members]))
         groups.append(np.full(m, g))
-    if not ends:
-        raise ValueError(f"{len(people)} people cannot make a midpoint of {k} different people")
+    if len(ends) < 2:
+        raise ValueError(
+            f"{len(people)} people make {len(ends)} group(s) of {k}: a bootstrap over people needs at least 2 "
+            "(hold out more images: the preset's vae_test and vae_max_images)"
+        )
     return np.concatenate(ends, axis=1), np.concatenate(groups)
 
 

@@ -51,7 +51,8 @@ def change_figure(ev, sets, scores, title: str = "", baseline: str = "random sam
         ax.invert_yaxis()
         ax.set_title(score, fontsize=9)
         ax.set_xlabel(f"change vs {baseline} (%)")
-        if np.nanmax(np.abs(sub.ci_high.to_numpy(float))) > 100 and margin > 0:
+        ci = np.abs(sub.ci_high.to_numpy(float))
+        if np.isfinite(ci).any() and np.nanmax(ci) > 100 and margin > 0:
             ax.set_xscale("symlog", linthresh=max(10 * margin, 10.0))
     if title:
         fig.suptitle(title, fontsize=10)
