@@ -16,13 +16,14 @@
 #
 # The seed report extended the paper with an experiment: corrupt a face twice, encode both copies, decode the
 # midpoint of the two latents, linear or matched. It judged the results "not satisfactory". This notebook measures
-# that protocol properly — four corruptions at three severities, PSNR, SSIM and MSE against the clean faces with
-# confidence intervals over held-out faces — explains why the matched midpoint cannot help here, and compares
-# both with a stronger baseline the seed lacked: maximum a posteriori (MAP) optimisation of the latent.
+# that protocol properly — the report's own corruption (colour channels zeroed in a 10×10 patch, differently in the
+# two copies) and four others, each at three severities, PSNR, SSIM and MSE against the clean faces with confidence
+# intervals over held-out people — explains why the matched midpoint cannot help here, and compares both with a
+# stronger baseline the seed lacked: maximum a posteriori (MAP) optimisation of the latent.
 #
 # **What you will learn**
-# - four ways to corrupt an image, and which information a reconstruction may use (the corrupted pixels' positions
-#   or not);
+# - five ways to corrupt an image (one of them the seed report's), and which information a reconstruction may use
+#   (the corrupted pixels' positions or not);
 # - why the matched map, derived for *independent* endpoints, over-scales the midpoint of two encodings of the
 #   *same* face;
 # - how to reconstruct by optimising a latent: the posterior mode under the decoder's likelihood on the observed
@@ -79,10 +80,15 @@ print(f"VAE {run.config.name}: {run.iteration:,} iterations, likelihood scale s 
       f"{len(x)} held-out faces of shape {tuple(x.shape[1:])}")
 
 # %% [markdown]
-# ## Four corruptions, three severities
+# ## Five corruptions, three severities
 #
 # `otlatent.corruptions` (severities are fractions of the pixels or of the side, or a standard deviation):
-# - **channels** — the seed's corruption: a random fraction of the pixels have their colour channels permuted;
+# - **seed_patches** — the seed report's protocol, read in its code: in copy 1 a square patch whose top-left corner
+#   is drawn over the *whole* image (so it is clipped at the right and bottom borders) has colour channel 2 set to
+#   zero; in copy 2 an independently placed patch has channels 0 and 1 set to zero. Its side is 10 px at 45 px, the
+#   mildest severity here ($10/45$); the two larger patches extend it;
+# - **channels** — a random fraction of the pixels have their colour channels permuted (an earlier version of this
+#   notebook called this the seed's corruption; it is not);
 # - **salt & pepper** — a random fraction of the pixels set to black or white;
 # - **block** — one black square whose side is a fraction of the image side;
 # - **noise** — additive Gaussian noise of standard deviation `severity` on the $[0, 1]$ scale, that is
@@ -97,15 +103,19 @@ face = x[:1]
 rows = []
 for name in corruptions.CORRUPTIONS:
     rows.append((name, torch.cat([corruptions.corrupt(name, face, sv, seed=seed).images for sv in SEV[name]])))
+    if name == "seed_patches":  # the second copy of the report's protocol is corrupted differently
+        rows.append(("seed_patches, copy 2", torch.cat([corruptions.corrupt(name, face, sv, seed=seed + 1, copy=1).images
+                                                          for sv in SEV[name]])))
 fig = implots.strips_figure(rows, column_labels=["mild", "medium", "strong"], cell_inches=1.1)
 study.savefig(fig, "corruptions", caption=(
     "One held-out face under each corruption at its three severities: "
-    + "; ".join(f"{k} {', '.join(f'{v:g}' for v in vs)}" for k, vs in SEV.items()) + "."))
+    + "; ".join(f"{k} {', '.join(f'{v:.3g}' for v in vs)}" for k, vs in SEV.items()) + "."))
 
 # %% [markdown]
 # ## The reconstructions
 #
-# For a corrupted face $y$ (and, for the midpoints, a second copy $y'$ corrupted with another seed):
+# For a corrupted face $y$ (and, for the midpoints, a second copy $y'$ corrupted with another seed — and, for
+# `seed_patches`, in the other channels, as in the report):
 #
 # | method | latent | uses the mask $\Omega$ |
 # |---|---|---|
@@ -137,7 +147,7 @@ MAP_STEPS = cfg.map_steps
 def reconstructions(name, severity):
     """Decoded images of every method for one corruption setting, with the MAP energy traces."""
     a = corruptions.corrupt(name, x, severity, seed=seed)
-    b = corruptions.corrupt(name, x, severity, seed=seed + 1)
+    b = corruptions.corrupt(name, x, severity, seed=seed + 1, copy=1)
     mu_a, mu_b = run.encode(a.images)[0], run.encode(b.images)[0]
     sigma = float(np.hypot(s, a.noise_sigma))
     z_map, e_map = map_reconstruction.map_latents(run.model.decode, a.images, mu_a, sigma, a.mask, steps=MAP_STEPS)
@@ -356,32 +366,58 @@ for name in SEV:
 #
 # ## Exercises
 #
-# 1. Average the encodings of $K = 2, 4, 8$ corrupted copies. How does PSNR grow with $K$, and what does the
-#    matched map for a $K$-point average, $\frac{1}{\sqrt K}\sum_k z_k$, do to it?
-# 2. Make MAP robust without the mask: replace the Gaussian likelihood by a Laplace or Student-t likelihood on all
-#    pixels. Which corruptions benefit?
-# 3. Run MAP from a random prior sample instead of the encoder's mean. How many steps does it need to catch up?
-# 4. Plot PSNR against the number of MAP steps. Is there a point where fitting the observed pixels hurts the
-#    unobserved ones?
+# 1. *Predict, then run.* Average the encodings of $K = 2, 4, 8$ copies of each face, each corrupted with its own
+#    seed (salt & pepper, medium severity). Predict: does PSNR keep rising with $K$? And what does the matched
+#    $K$-point map, $\frac{1}{\sqrt K}\sum_k z_k$, do as $K$ grows?
+# 2. Run MAP from a random prior sample instead of the encoder's mean (block, medium severity). How far behind is it
+#    after the same number of steps?
+# 3. Record PSNR every few MAP steps (salt & pepper, medium severity, with the mask). Is there a point where fitting
+#    the observed pixels stops helping the face?
 #
 # ### Solutions
 #
-# 1. Averaging $K$ encodings averages the part of each encoding that the corruption moved: the random corruptions
-#    are independent between copies, so that part shrinks roughly like $1/\sqrt K$ and PSNR rises, with diminishing
-#    returns (the clean face's own reconstruction error stays). The matched $K$-point map multiplies the average by
-#    $\sqrt K$; for copies with pairwise cosine $c$ the result has $\sqrt{1 + (K-1)c}$ times the norm of one
-#    encoding, so the overshoot grows with $K$ — matching gets *worse* the more copies you average.
-# 2. A Laplace likelihood penalises $|y_d - m_d|$ instead of $(y_d - m_d)^2$, and a Student-t grows only
-#    logarithmically for large residuals, so isolated wrong pixels (salt & pepper, permuted channels) and, to a
-#    lesser extent, a block pull much less on $z$: both move the "no mask" MAP towards the masked one without knowing
-#    the mask. Under Gaussian noise the Gaussian likelihood is the right one and the robust ones gain nothing.
-# 3. The energy is not convex in $z$: from a prior sample Adam needs many more steps to reach the face, and may stop
-#    in another local minimum (another face fitting the intact pixels). The encoder is an amortised initialisation:
-#    it starts MAP in the right basin, which is why 150 steps bring most of the energy down here (the block settings
-#    are still improving at step 150: see the convergence figure).
-# 4. With more steps the latent keeps lowering the energy, which rewards fitting the observed pixels; under noise
-#    that means fitting the noise once the face is matched, and PSNR against the clean image can peak and then fall
-#    slowly. The prior term limits the drift; early stopping is the usual extra regulariser. Record
-#    `metrics.reconstruction_quality` every 25 steps (call `map_reconstruction.map_latents` with `steps=25` repeatedly, restarting
-#    from the last latents; this restarts Adam's moment estimates each time, close to but not the same as one run) to
-#    see where the peak lies.
+# 1. The part of each encoding that its corruption moved is independent between copies, so averaging shrinks it and
+#    PSNR rises with diminishing returns (the clean face's own reconstruction error stays). The matched $K$-point map
+#    multiplies the average by $\sqrt K$: for copies with pairwise cosine $c$ the result has $\sqrt{1 + (K-1)c}$
+#    times the norm of one encoding, so the overshoot grows with $K$:
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+sv = SEV["salt_pepper"][1]
+codes = torch.stack([run.encode(corruptions.corrupt("salt_pepper", x, sv, seed=seed + 10 + k).images)[0]
+                     for k in range(8)])
+for k in (1, 2, 4, 8):
+    avg = codes[:k].mean(0)
+    row = {"linear": avg, "matched": codes[:k].sum(0) / np.sqrt(k)}
+    psnr = {m: float(metrics.reconstruction_quality(x, run.decode(z)).psnr.mean()) for m, z in row.items()}
+    print(f"K = {k}: PSNR linear average {psnr['linear']:.2f} dB, matched {psnr['matched']:.2f} dB; "
+          f"norm of the matched code / one code {float(row['matched'].norm(dim=1).mean() / codes[0].norm(dim=1).mean()):.2f}")
+
+# %% [markdown]
+# 2. The energy is not convex in $z$: from a prior sample Adam has to travel to the face and may settle in another
+#    basin (another face that fits the intact pixels). The encoder is an amortised initialisation that starts MAP in
+#    the right basin:
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+sv = SEV["block"][1]
+a = corruptions.corrupt("block", x, sv, seed=seed)
+z_start = {"encoder mean": run.encode(a.images)[0],
+           "prior sample": torch.randn(len(x), run.config.nz, generator=torch.Generator().manual_seed(seed))}
+for label, z0 in z_start.items():
+    z_hat, e = map_reconstruction.map_latents(run.model.decode, a.images, z0, s, a.mask, steps=MAP_STEPS)
+    print(f"MAP from the {label:>12}: final energy {np.median(e[-1]):.4g} (median over faces), PSNR "
+          f"{float(metrics.reconstruction_quality(x, run.decode(z_hat)).psnr.mean()):.2f} dB")
+
+# %% [markdown]
+# 3. Lowering the energy rewards fitting the observed pixels. Once the face is matched, further steps fit what is
+#    left (here the wrong pixels are masked out, so there is little to overfit) and PSNR against the clean face
+#    flattens; under noise it can peak and fall, and early stopping is then the usual extra regulariser. Restarting
+#    `map_latents` from its last latents restarts Adam's moment estimates, close to but not the same as one run:
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+sv = SEV["salt_pepper"][1]
+a = corruptions.corrupt("salt_pepper", x, sv, seed=seed)
+z, step, chunk = run.encode(a.images)[0], 0, max(1, MAP_STEPS // 6)
+while step < MAP_STEPS:
+    z, _ = map_reconstruction.map_latents(run.model.decode, a.images, z, s, a.mask, steps=chunk)
+    step += chunk
+    print(f"after {step:>3} steps: PSNR {float(metrics.reconstruction_quality(x, run.decode(z)).psnr.mean()):.2f} dB")

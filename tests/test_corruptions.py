@@ -67,3 +67,38 @@ def test_errors(x):
         corrupt("channels", x, 1.5)
     with pytest.raises(ValueError, match="shape"):
         corrupt("block", x[0], 0.3)
+
+
+def test_seed_patches_follow_the_seed_report():
+    """The seed report's protocol: a 10x10 patch at 45x45 placed anywhere (clipped at the border), channel 2 zeroed
+    in copy 0 and channels 0-1 in copy 1, the two copies placed independently."""
+    from otlatent.corruptions import seed_patches
+
+    clean = torch.rand(2000, 3, 45, 45) * 1.8 - 0.9  # no pixel is -1 already
+    a, b = (
+        corrupt("seed_patches", clean, 10 / 45, seed=3, copy=0),
+        corrupt("seed_patches", clean, 10 / 45, seed=4, copy=1),
+    )
+    for c, changed in ((a, [2]), (b, [0, 1])):
+        hit = ~c.mask[:, 0]
+        rows, cols = hit.any(2), hit.any(1)
+        top, left = rows.float().argmax(1), cols.float().argmax(1)
+        # one axis-aligned patch, of side 10 unless clipped at the bottom or right border
+        assert torch.equal(hit.sum((1, 2)), (45 - top).clamp(max=10) * (45 - left).clamp(max=10))
+        assert torch.equal(rows.sum(1), (45 - top).clamp(max=10)) and torch.equal(
+            cols.sum(1), (45 - left).clamp(max=10)
+        )
+        assert (top > 35).any() and (left > 35).any(), "corners drawn over the whole image: some patches are clipped"
+        assert top.max() == 44 and top.min() == 0
+        kept = [ch for ch in range(3) if ch not in changed]
+        assert torch.equal(c.images[:, kept], clean[:, kept]), "the other channels are untouched"
+        inside = hit.unsqueeze(1).expand(-1, len(changed), -1, -1)
+        assert (c.images[:, changed][inside] == -1).all(), "zero on the [0, 1] scale"
+        assert torch.equal(c.images[:, changed][~inside], clean[:, changed][~inside])
+    # independent placement: the two copies' corners are uncorrelated
+    corner = [(~c.mask[:, 0]).any(2).float().argmax(1).float() for c in (a, b)]
+    assert abs(np.corrcoef(corner[0], corner[1])[0, 1]) < 0.1
+    grey = seed_patches(clean[:4, :1], 10 / 45, seed=0, copy=1)
+    assert (grey.images[~grey.mask] == -1).all()
+    with pytest.raises(ValueError, match="copy"):
+        corrupt("seed_patches", clean[:1], 10 / 45, copy=2)

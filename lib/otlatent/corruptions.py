@@ -3,12 +3,19 @@ r"""Image corruptions for the reconstruction study (notebook 08), each at a name
 Every corruption takes float images in [-1, 1] of shape (N, C, H, W) and returns a :class:`Corrupted`: the
 corrupted images, the mask of the pixels that still carry their clean value, possibly with additive noise (what a
 reconstruction may trust), and the scale of that noise.  Severities are fractions of the pixels (channels, salt &
-pepper), of the image side (block), or a standard deviation on the [0, 1] image scale (noise):
+pepper), of the image side (block, seed patches), or a standard deviation on the [0, 1] image scale (noise):
 
 ``channels``
-    The seed report's corruption: a random ``severity`` fraction of the pixels have their colour channels
-    permuted (a random permutation other than the identity, per pixel).  Grey images have one channel, so
-    their corrupted pixels are inverted instead (:math:`x \mapsto -x`).
+    A random ``severity`` fraction of the pixels have their colour channels permuted (a random permutation other
+    than the identity, per pixel).  Grey images have one channel, so their corrupted pixels are inverted instead
+    (:math:`x \mapsto -x`).  Earlier versions of the study called this the seed report's corruption; it is not
+    (that is ``seed_patches``).
+``seed_patches``
+    The seed report's protocol, which corrupts the two copies of a face differently: a square patch of side
+    ``severity`` x image side (10 x 10 at 45 x 45 for ``severity = 10/45``) whose top-left corner is uniform over
+    the **whole** image (so it is clipped at the right and bottom borders) has colour channel 2 set to zero in copy
+    ``0``, and an independently placed patch has channels 0 and 1 set to zero in copy ``1`` ("zero" on the report's
+    [0, 1] scale: -1 here). Grey images have their one channel zeroed in both copies.
 ``salt_pepper``
     A random ``severity`` fraction of the pixels set to black or white (all channels, equal odds).
 ``block``
@@ -35,6 +42,7 @@ __all__ = [
     "salt_pepper",
     "block_occlusion",
     "gaussian_noise",
+    "seed_patches",
 ]
 
 
@@ -127,12 +135,39 @@ def gaussian_noise(x, severity: float, seed: int = 0) -> Corrupted:
     return Corrupted(out, torch.ones(x.shape[0], 1, *x.shape[2:], dtype=torch.bool), sigma)
 
 
+def seed_patches(x, severity: float, seed: int = 0, copy: int = 0) -> Corrupted:
+    """The seed report's corruption of copy ``copy`` (0 or 1) of a face: a square patch of side
+    ``round(severity * side)`` whose top-left corner is uniform over the whole image (clipped at the border) has
+    channel 2 (copy 0) or channels 0 and 1 (copy 1) set to zero on the [0, 1] scale (-1 here).
+    """
+    x = _check(x, severity)
+    if copy not in (0, 1):
+        raise ValueError(f"copy must be 0 or 1 (the report's two copies), got {copy}")
+    gen = torch.Generator().manual_seed(seed)
+    n, c, h, w = x.shape
+    k = int(round(severity * min(h, w)))
+    top = torch.randint(h, (n,), generator=gen)  # anywhere: the patch is clipped at the bottom and right borders
+    left = torch.randint(w, (n,), generator=gen)
+    rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
+    hit = (
+        (rows >= top.view(n, 1, 1))
+        & (rows < (top + k).view(n, 1, 1))
+        & (cols >= left.view(n, 1, 1))
+        & (cols < (left + k).view(n, 1, 1))
+    ).unsqueeze(1)
+    channels = [0] if c == 1 else ([2] if copy == 0 else [0, 1])
+    zeroed = torch.zeros(1, c, 1, 1, dtype=torch.bool)
+    zeroed[:, channels] = True
+    return Corrupted(torch.where(hit & zeroed, -1.0, x), ~hit)
+
+
 #: The corruptions by name.
 CORRUPTIONS = {
     "channels": channel_permutation,
     "salt_pepper": salt_pepper,
     "block": block_occlusion,
     "noise": gaussian_noise,
+    "seed_patches": seed_patches,
 }
 
 #: Three severities per corruption (mild, medium, strong), in the units of the module docstring.
@@ -141,13 +176,16 @@ SEVERITIES = {
     "salt_pepper": (0.05, 0.15, 0.3),
     "block": (0.25, 0.4, 0.55),
     "noise": (0.05, 0.1, 0.2),
+    "seed_patches": (10 / 45, 15 / 45, 20 / 45),  # the first is the report's 10 x 10 at 45 x 45
 }
 
 
-def corrupt(name: str, x, severity: float, seed: int = 0) -> Corrupted:
-    """Apply corruption ``name`` (a key of :data:`CORRUPTIONS`) at ``severity`` with ``seed``."""
+def corrupt(name: str, x, severity: float, seed: int = 0, copy: int = 0) -> Corrupted:
+    """Apply corruption ``name`` (a key of :data:`CORRUPTIONS`) at ``severity`` with ``seed``; ``copy`` (0 or 1)
+    selects which of the two copies of a pair ``seed_patches`` makes (the others corrupt both copies alike).
+    """
     try:
         fn = CORRUPTIONS[name]
     except KeyError:
         raise ValueError(f"unknown corruption {name!r}: valid are {', '.join(map(repr, CORRUPTIONS))}") from None
-    return fn(x, severity, seed)
+    return fn(x, severity, seed, copy) if fn is seed_patches else fn(x, severity, seed)
