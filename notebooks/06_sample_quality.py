@@ -203,11 +203,7 @@ K, n = cfg.n_baseline, cfg.n_score
 rows = []
 for (prior, rep), run in replicates.items():
     t = time.monotonic()
-    s = 100 * (rep + 1)  # each replicate gets its own latent draws
-    latents = explore.midpoint_sets(explore.draw(prior, 2 * n, D, seed, s + 1).reshape(2, n, D),
-                                    explore.draw(prior, 4 * n, D, seed, s + 2).reshape(4, n, D), prior)
-    latents.update({(metrics.BASELINE, k): explore.draw(prior, n, D, seed, s + 10 + k) for k in range(K)})
-    for key, z in latents.items():
+    for key, z in explore.table2_latents(prior, n, D, K, seed, replicate=rep).items():  # each replicate its own draws
         name, draw = key if isinstance(key, tuple) else (key, 0)
         for score, value in scores_of(to_uint8(run.generate(z))).items():
             rows.append(dict(prior=prior, replicate=rep, set=name, draw=draw, score=score, value=value))
@@ -262,17 +258,12 @@ study.save_table(noise.loc[(slice(None), SCORES), :].round(3), "noise", caption=
 # contrast, desaturation.
 
 # %%
-ladder_rows = []
-for (kind, level), x in metrics.degradation_ladder(real_u8, seed=seed).items():
-    for score, value in scores_of(x).items():
-        ladder_rows.append(dict(kind=kind, level=level, score=score, value=value))
-ladder = pd.DataFrame(ladder_rows)
+ladder = metrics.score_ladder(real_u8, scores_of, seed=seed)
 # each score's margin in its own units: margin % of the random samples' mean value (the wider of the two priors)
 base_value = GENERATED[GENERATED.set == metrics.BASELINE].groupby(["prior", "score"]).value.mean()
 margins = (noise.margin_pct / 100 * base_value.reindex(noise.index)).groupby("score").max()
 sens = metrics.sensitivity(ladder[ladder.score.isin(SCORES)], metrics.WORSE, margins)
-MIDPOINT_LIKE = ("blur", "blend", "contrast", "desaturate")
-usable = {sc: bool(sens[(sens.score == sc) & sens.kind.isin(MIDPOINT_LIKE)].sensitive.any()) for sc in SCORES}
+usable = metrics.usable_scores(sens, SCORES)  # sensitive to one of metrics.MIDPOINT_LIKE
 study.save_table(sens.set_index(["score", "kind"]), "calibration", caption=(
     f"Each score on the degradation ladder of {len(real_u8):,} real images: change per level (in the score's units "
     "and in %), monotone, the mildest level beyond the score's margin, sensitive (both)."))
