@@ -186,8 +186,17 @@ def test_the_launcher_trains_the_notebooks_model(monkeypatch, tmp_path):
         asked["config"] = config
         return SimpleNamespace(config=config, iteration=config.iterations, path=tmp_path)
 
-    monkeypatch.setattr(trained, "train_dcgan", stand_in)
+    monkeypatch.setattr(train, "train_dcgan", stand_in)
+    monkeypatch.setattr(train, "train_vae", stand_in)
     train.main(["dcgan", "--dataset", "synthetic", "--preset", "smoke", "--prior", "uniform", "--seed", "2"])
     study = otlatent.start("04_dcgan_training", preset="smoke", seed=2, dataset="synthetic", quiet=True)
     assert asked["config"] == trained.dcgan_config_for(study, "uniform", trained.images_for(study))
     assert asked["config"].name == "dcgan_synthetic_uniform_32px_smoke_seed2" + asked["config"].precision_suffix
+    # a replicate: the config (and folder) notebook 06 trains as replicate 1
+    train.main(["dcgan", "--dataset", "synthetic", "--preset", "smoke", "--seed", "2", "--replicate", "1"])
+    assert asked["config"] == trained.dcgan_config_for(study, "gaussian", trained.images_for(study), 1)
+    train.main(["vae", "--dataset", "synthetic", "--preset", "smoke", "--replicate", "1"])
+    vae_study = otlatent.start("07_vae_lfw", preset="smoke", seed=0, dataset="synthetic", quiet=True)
+    assert asked["config"] == trained.vae_config_for(vae_study, trained.vae_images_for(vae_study)[0], 1)
+    with pytest.raises(SystemExit):
+        train.main(["vae", "--dataset", "synthetic", "--preset", "smoke", "--replicate", "-1"])

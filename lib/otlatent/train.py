@@ -2,12 +2,13 @@
 
 ::
 
-    python -m otlatent.train dcgan --dataset lsun --prior gaussian --preset paper [--seed 0]
+    python -m otlatent.train dcgan --dataset lsun --prior gaussian --preset paper [--seed 0] [--replicate 1]
     torchrun --standalone --nproc_per_node=8 -m otlatent.train dcgan --dataset lsun --prior gaussian --preset paper
     torchrun --standalone --nproc_per_node=8 -m otlatent.train vae --dataset lfw --preset paper
 
-The model is configured exactly as the notebooks configure it (:func:`otlatent.trained.dcgan_for`,
-:func:`otlatent.trained.vae_for`: the same config, run name and folder under the models root), so the notebooks
+The model is configured exactly as the notebooks configure it (:func:`otlatent.trained.dcgan_config_for`,
+:func:`otlatent.trained.vae_config_for`, replicate ``--replicate``: the same config, run name and folder under the
+models root), so the notebooks
 that use it (04-06 for a DCGAN, 07-08 for the VAE) reload it instead of training it, provided they run with the same
 preset, seed, dataset and precision (the automatic precision depends on the machine: ``OTLATENT_PRECISION`` fixes
 it). Under torchrun the processes share every global batch (:mod:`otlatent.distributed`); an interrupted run
@@ -22,8 +23,10 @@ import datetime
 
 from . import distributed, trained
 from .config import DATASETS, PRESETS
+from .dcgan import train_dcgan
 from .runtime import pick_device
 from .study import start
+from .vae import train_vae
 
 __all__ = ["main"]
 
@@ -35,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--prior", default="gaussian", choices=("gaussian", "uniform"), help="the DCGAN's prior")
     parser.add_argument("--preset", default="cpu", choices=tuple(PRESETS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--replicate", type=int, default=0, help="replicate model r (seeded seed + r), as notebooks 06-07 train them"
+    )
     parser.add_argument("--device", default=None, help="default: cuda, then mps, then cpu ($OTLATENT_DEVICE)")
     parser.add_argument("--precision", default=None, help="fp32, bf16 or fp16 (default: automatic)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -55,10 +61,20 @@ def main(argv: list[str] | None = None):
         images = trained.images_for(study) if args.model == "dcgan" else trained.vae_images_for(study)[0]
     if distributed.world_size() > 1 and distributed.is_main():
         print(f"ranks:   {distributed.world_size()} processes (torchrun), each computing its shard of every batch")
+    if args.replicate < 0:
+        raise SystemExit(f"--replicate must be at least 0, got {args.replicate}")
     if args.model == "dcgan":
-        run = trained.dcgan_for(study, args.prior, images=images, progress=args.progress)
+        config = trained.dcgan_config_for(study, args.prior, images, args.replicate)
+        run = train_dcgan(images, config, device=study.device, progress=args.progress, **trained.dcgan_options(study))
     else:
-        run = trained.vae_for(study, images, progress=args.progress)
+        config = trained.vae_config_for(study, images, args.replicate)
+        run = train_vae(
+            images,
+            config,
+            device=study.device,
+            checkpoint_minutes=study.preset.checkpoint_minutes,
+            progress=args.progress,
+        )
     if distributed.is_main():
         state = "finished" if run.iteration >= run.config.iterations else "stopped"
         print(f"{run.config.name}: {state} at iteration {run.iteration:,} of {run.config.iterations:,} -> {run.path}")

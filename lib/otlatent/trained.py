@@ -24,6 +24,7 @@ __all__ = [
     "dcgan_for",
     "dcgans_for",
     "dcgan_replicates_for",
+    "dcgan_options",
     "train_job",
     "vae_images_for",
     "vae_config_for",
@@ -79,10 +80,10 @@ def dcgan_for(study, prior: str, images=None, progress: bool = True) -> GANRun:
     """
     images = images if images is not None else images_for(study)
     config = dcgan_config_for(study, prior, images)
-    return train_dcgan(images, config, device=study.device, progress=progress, **_dcgan_options(study))
+    return train_dcgan(images, config, device=study.device, progress=progress, **dcgan_options(study))
 
 
-def _dcgan_options(study) -> dict:
+def dcgan_options(study) -> dict:
     """The training options of a notebook run's DCGANs that are not part of their config."""
     return {"checkpoint_minutes": study.preset.checkpoint_minutes, "calibration": study.preset.gan_calibration}
 
@@ -122,7 +123,7 @@ def dcgan_replicates_for(
         if finished is not None:
             runs[key] = finished
         else:
-            kwargs = {"config": config, "images": images, "device": study.device, **_dcgan_options(study)}
+            kwargs = {"config": config, "images": images, "device": study.device, **dcgan_options(study)}
             names[config.name] = key
             jobs.append(Job(config.name, train_job, kwargs))
     for name, path in run_side_by_side(jobs, workers).items():
