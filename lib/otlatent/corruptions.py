@@ -81,6 +81,18 @@ def _pixel_subset(x: torch.Tensor, fraction: float, gen: torch.Generator) -> tor
     return hit.view(n, 1, h, w)
 
 
+def _squares(h: int, w: int, top: torch.Tensor, left: torch.Tensor, k: int) -> torch.Tensor:
+    """(N, 1, H, W) bool: per image, the k x k square at (``top``, ``left``), clipped at the image border."""
+    n = len(top)
+    rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
+    return (
+        (rows >= top.view(n, 1, 1))
+        & (rows < (top + k).view(n, 1, 1))
+        & (cols >= left.view(n, 1, 1))
+        & (cols < (left + k).view(n, 1, 1))
+    ).unsqueeze(1)
+
+
 def channel_permutation(x, severity: float, seed: int = 0) -> Corrupted:
     """Permute the colour channels of a random ``severity`` fraction of the pixels (seed report's corruption)."""
     x = _check(x, severity)
@@ -114,13 +126,7 @@ def block_occlusion(x, severity: float, seed: int = 0) -> Corrupted:
     k = int(round(severity * min(h, w)))
     top = torch.randint(h - k + 1, (n,), generator=gen)
     left = torch.randint(w - k + 1, (n,), generator=gen)
-    rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
-    hit = (
-        (rows >= top.view(n, 1, 1))
-        & (rows < (top + k).view(n, 1, 1))
-        & (cols >= left.view(n, 1, 1))
-        & (cols < (left + k).view(n, 1, 1))
-    ).unsqueeze(1)
+    hit = _squares(h, w, top, left, k)
     return Corrupted(torch.where(hit, -1.0, x), ~hit)
 
 
@@ -148,13 +154,7 @@ def seed_patches(x, severity: float, seed: int = 0, copy: int = 0) -> Corrupted:
     k = int(round(severity * min(h, w)))
     top = torch.randint(h, (n,), generator=gen)  # anywhere: the patch is clipped at the bottom and right borders
     left = torch.randint(w, (n,), generator=gen)
-    rows, cols = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
-    hit = (
-        (rows >= top.view(n, 1, 1))
-        & (rows < (top + k).view(n, 1, 1))
-        & (cols >= left.view(n, 1, 1))
-        & (cols < (left + k).view(n, 1, 1))
-    ).unsqueeze(1)
+    hit = _squares(h, w, top, left, k)
     channels = [0] if c == 1 else ([2] if copy == 0 else [0, 1])
     zeroed = torch.zeros(1, c, 1, 1, dtype=torch.bool)
     zeroed[:, channels] = True
