@@ -20,7 +20,8 @@ Each concept of the paper has one home, named after it (paper term: functions in
 - distribution mismatch KL(F_Y || F_Z) (Table 1, Figure 2): ``kl_exact``, ``kl_estimate``, ``kl_binned`` in
   ``otlatent.mismatch``
 - every operation in its linear / SLERP / matched variants, Table 2's midpoint sets: ``interpolation_path``,
-  ``interpolate_at``, ``grid_4point``, ``grid_at``, ``midpoints``, ``midpoint_sets``, ``draw`` in ``otlatent.explore``
+  ``interpolate_at``, ``grid_4point``, ``grid_at``, ``midpoints``, ``midpoint_sets``, ``table2_latents``, ``draw`` in
+  ``otlatent.explore``
 - DCGAN generator, discriminator and training: ``Generator``, ``Discriminator``, ``train_dcgan``,
   ``calibrate_batchnorm`` in ``otlatent.dcgan``
 - VAE, ELBO: ``VAE``, ``negative_elbo``, ``train_vae`` in ``otlatent.vae``
@@ -39,17 +40,18 @@ Each concept of the paper has one home, named after it (paper term: functions in
   ``paper_style_table``, ``verdicts`` in ``otlatent.metrics.tables``
 - "statistically indistinguishable" / "significantly worse" over replicated models: set noise, random-effects
   pooling, equivalence margin, TOST, Holm, null control: ``set_noise``, ``relative_changes``, ``random_effects``,
-  ``tost_p``, ``worse_p``, ``equivalence_power``, ``evidence``, ``false_positive_rate``, ``verdict_table`` in
+  ``tost_p``, ``worse_p``, ``equivalence_power``, ``evidence``, ``false_positive_rate``, ``verdict_table``, and for
+  paired sets with a bootstrap over people ``paired_bootstrap_changes``, ``pooled_sigma``, ``pool_evidence``, in
   ``otlatent.metrics.equivalence``
 - calibration of a score on known degradations of real images: ``degrade``, ``degradation_ladder``,
-  ``sensitivity`` in ``otlatent.metrics.calibration``
+  ``score_ladder``, ``sensitivity``, ``usable_scores`` in ``otlatent.metrics.calibration``
 - PSNR, SSIM, MSE: ``reconstruction_quality`` in ``otlatent.metrics.reconstruction``
 - the scoring classifier (a stand-in for Inception): ``SmallCNN``, ``train_classifier`` in ``otlatent.classifier``
 - the run machinery: configs, resume, atomic checkpoints, reload: ``RunConfig``, ``Training``, ``finished_run``,
   ``batch_indices``, ``iteration_seed`` in ``otlatent.runs``
 - the trained models of a notebook run (preset and paths), replicate models, held-out real halves: ``dcgan_for``,
-  ``dcgans_for``, ``dcgan_replicates_for``, ``vae_for``, ``classifier_for``, ``real_halves_for``, ``images_for`` in
-  ``otlatent.trained``
+  ``dcgans_for``, ``dcgan_replicates_for``, ``vae_for``, ``vae_replicates_for``, ``vae_roles``, ``person_tuples``,
+  ``vae_scorer_for``, ``classifier_for``, ``real_halves_for``, ``images_for`` in ``otlatent.trained``
 - a notebook's first call: ``start``, ``Study`` in ``otlatent.study``
 
 Support modules: ``packs`` (model packs for classrooms), ``config`` (presets, dataset names, folders), ``data``
