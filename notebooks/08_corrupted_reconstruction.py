@@ -305,14 +305,21 @@ study.claim("MAP (with the mask) wins every setting, by a clear paired margin",
 study.claim("the linear midpoint beats the matched midpoint in every setting (interval above 0)",
             (winners.lm_lo > 0).all())
 mean_psnr = summary.pivot_table(index=["corruption", "severity"], columns="method", values="psnr")
-study.claim("the linear midpoint is within 1 dB of encode–decode in every setting",
-            ((mean_psnr["midpoint, linear"] - mean_psnr["encode–decode"]).abs() < 1).all())
+recon_methods = [m for m in CANDIDATES if m in mean_psnr.columns]
+gain = mean_psnr["midpoint, linear"] - mean_psnr["encode–decode"]
+alike = gain.drop("seed_patches", level="corruption")  # both copies corrupted the same way (independent seeds)
+study.claim("when both copies are corrupted the same way, the linear midpoint is at least as good as encoding one "
+            "copy in every setting", (alike >= 0).all())
+study.claim("under the seed report's protocol the linear midpoint is worse than encoding copy 1 alone at every "
+            "severity (copy 2 loses two channels, copy 1 one)", (gain.loc["seed_patches"] < 0).all())
+study.claim("under the seed report's protocol the corrupted input itself has a higher PSNR than every reconstruction "
+            "at every severity", (mean_psnr.loc["seed_patches", "corrupted"]
+                                  > mean_psnr.loc["seed_patches", recon_methods].max(axis=1)).all())
 sparse = mean_psnr.loc[["channels", "salt_pepper"]]
 study.claim("for channels and salt & pepper, MAP matches or beats the VAE's reconstruction of the clean face "
             "at every severity", (sparse["MAP"] >= sparse["clean reconstruction"]).all())
 study.claim("for blocks, encode–decode is no better than the corrupted input by more than 0.5 dB",
             (mean_psnr.loc["block", "encode–decode"] - mean_psnr.loc["block", "corrupted"] < 0.5).all())
-recon_methods = [m for m in CANDIDATES if m in mean_psnr.columns]
 mild = mean_psnr.loc[[("channels", SEV["channels"][0]), ("noise", SEV["noise"][0])]]
 study.claim("at the mildest channel and noise corruptions the corrupted input has a higher PSNR than every "
             "reconstruction", (mild["corrupted"] > mild[recon_methods].max(axis=1)).all())
@@ -341,8 +348,14 @@ for name in SEV:
 # %% [markdown]
 # ## Summary
 #
-# - **The seed's protocol, measured.** Decoding the midpoint of two corrupted copies' encodings is about as good as
-#   encoding one copy (the linear midpoint gains a little, under a decibel, by averaging two independent
+# - **The seed report's protocol, measured.** Its corruption is mild — a 10×10 patch (5% of a 45×45 face, less where
+#   it is clipped at the border) loses one colour channel in copy 1 and two in copy 2 — so the corrupted copy 1 is
+#   far closer to the clean face than anything decoded (about 29 dB against at most 24): every reconstruction pays
+#   the decoder's blur, which costs more than the corruption. The linear midpoint is *worse* than encoding copy 1
+#   alone, since it averages in the more damaged copy 2; the matched midpoint is the worst of all. That is the
+#   report's "not satisfactory", explained. MAP on the intact pixels still beats every other reconstruction.
+# - **The midpoint of two copies corrupted alike** (the four other corruptions, independent seeds) is at least as
+#   good as encoding one copy (the linear midpoint gains up to about a decibel by averaging two independent
 #   corruptions). The **matched** midpoint is worse than the linear one in every setting: the two copies are
 #   encoded alike, so the $\sqrt 2$ rescaling, derived for independent endpoints, pushes the latent outwards to
 #   $\sqrt{1 + c}$ times its norm, away from the face (notebook 07 shows what such an overshoot looks like:
