@@ -61,20 +61,38 @@ def test_paired_bootstrap_resamples_people_not_images():
     assert ratio == pytest.approx(np.sqrt(m), rel=0.15), "treating a person's images as independent hides sqrt(m)"
 
 
-def test_paired_bootstrap_gives_no_test_for_a_baseline_near_zero():
+def test_a_baseline_near_zero_is_compared_by_differences():
+    """A score whose baseline is not bounded away from zero (a small set's KID) gets absolute differences, never a
+    ratio: the change, its SE and the noise are in the score's units, and the pooled tests still work."""
     rng = np.random.default_rng(3)
-    b = rng.normal(size=200) * 0.01  # mean about zero
-    sets = {"base": b, "op": b + 1}
-    changes, sigma = metrics.paired_bootstrap_changes(_mean_score(sets), sets, np.arange(200), "base", n_boot=50)
-    assert np.isnan(sigma.sigma_pct.iloc[0]) and np.isnan(changes.se_pct.iloc[0])
-    ev = metrics.pool_evidence(
-        pd.concat([changes.assign(replicate=r) for r in range(3)]),
-        metrics.pooled_sigma(pd.concat([sigma.assign(replicate=r) for r in range(3)])),
-        {"S": "lower"},
+    changes, sigma = [], []
+    for r in range(3):
+        b = rng.normal(size=200) * 0.1  # mean about zero
+        sets = {"base": b, "op": b + 0.05 + 0.01 * rng.normal(size=200), "same": rng.normal(size=200) * 0.1}
+        c, s = metrics.paired_bootstrap_changes(_mean_score(sets), sets, np.arange(200), "base", n_boot=300, seed=r)
+        assert (c.unit == "abs").all() and (s.unit == "abs").all()
+        op = c.set_index("set").loc["op"]
+        assert op.change_pct == pytest.approx(sets["op"].mean() - b.mean())
+        assert op.se_pct == pytest.approx(0.01 / np.sqrt(200), rel=0.2), "the paired SE of a difference of means"
+        assert s.sigma_pct.iloc[0] == pytest.approx(0.1 / np.sqrt(200), rel=0.2)
+        changes.append(c.assign(replicate=r))
+        sigma.append(s.assign(replicate=r))
+    pooled = metrics.pooled_sigma(pd.concat(sigma))
+    ev = metrics.pool_evidence(pd.concat(changes), pooled, {"S": "higher"}, ["op"], [], control="same")
+    ev = ev.set_index("set")
+    assert ev.loc["op", "verdict"] == "worse" and ev.loc["op", "unit"] == "abs"
+    assert ev.loc["same", "verdict"].startswith("not shown worse")
+    table = metrics.verdict_table(
+        ev.reset_index(),
+        pd.DataFrame([dict(set="base", score="S", value=0.0)]),
         ["op"],
-        [],
+        ["S"],
+        baseline="base",
+        control="same",
     )
-    assert ev.verdict.iloc[0].startswith("no test")
+    assert "(diff.)" in table.loc["op", "S"] and "%" not in table.loc["op", "S"]
+    with pytest.raises(ValueError, match="one unit"):
+        metrics.pooled_sigma(pd.concat([sigma[0], sigma[1].assign(unit="%")]))
 
 
 def test_paired_bootstrap_rejects_bad_input():
@@ -132,7 +150,7 @@ def test_evidence_is_pool_evidence_of_its_changes():
 
 
 def test_person_tuples_pair_different_people_once_each():
-    person = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 4, 5, 5])
+    person = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 4, 5, 5, 6, 7, 7, 8])
     for k in (2, 4):
         ends, group = trained.person_tuples(person, k, seed=1)
         assert ends.shape[0] == k and ends.shape[1] == len(group)

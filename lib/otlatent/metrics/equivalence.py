@@ -403,6 +403,8 @@ def pool_evidence(
         for (name, score), h in g.groupby(["set", "score"], sort=False):
             row = dict(zip(by, key))
             row.update(set=name, score=score, replicates=len(h), sigma_pct=noise.loc[score, "sigma_pct"])
+            if "unit" in h:
+                row["unit"] = h.unit.iloc[0]
             if not (np.all(h.se_pct > 0) and len(h) > 1):
                 row.update(change_pct=float(h.change_pct.mean()), degenerate_=True, reps_=[])
                 out.append(row)
@@ -496,14 +498,18 @@ def paired_bootstrap_changes(
 
     - change :math:`\Delta = 100\,(s(O)/s(B) - 1)` on all items; its SE the SD of :math:`\Delta^*` over resamples;
     - set noise :math:`\sigma` = SD of :math:`100\, s(B^*)/s(B)`: how much the baseline's score moves between
-      samples of people from the same population (the margin's unit, as :func:`set_noise` is for random draws).
-      NaN when :math:`s(B)` is not bounded away from zero (at most three bootstrap SDs above it);
+      samples of people from the same population (the margin's unit, as :func:`set_noise` is for random draws);
+    - a score whose baseline is **not bounded away from zero** (:math:`s(B)` at most three bootstrap SDs above
+      zero: a small set's FID or KID, whose ratio would be meaningless) is compared by its **difference**
+      :math:`s(O) - s(B)` instead, in the score's own units (``unit`` ``"abs"``; SE the SD of
+      :math:`s(O^*) - s(B^*)`, :math:`\sigma` the SD of :math:`s(B^*)`); the others have ``unit`` ``"%"``;
     - ``df`` = clusters - 1.
 
     ``score_subset(name, idx)`` returns ``{score: value}`` of set ``name`` on the items ``idx`` (an index array,
-    with repeats). Duplicated items make a resample's FID and KID a little larger, the same way for every set; the
-    ratio is what is used. Returns ``(changes, sigma)``: rows ``set, score, change_pct, se_pct, df`` (the input of
-    :func:`pool_evidence` with a ``replicate`` column added) and ``score, sigma_pct, value``.
+    with repeats). Duplicated items make a resample's FID and KID a little larger, the same way for every set.
+    Returns ``(changes, sigma)``: rows ``set, score, change_pct, se_pct, df, unit`` (the input of
+    :func:`pool_evidence` with a ``replicate`` column added; ``change_pct`` holds the difference where ``unit`` is
+    ``"abs"``) and ``score, sigma_pct, value, unit``.
     """
     clusters = np.asarray(clusters)
     names = list(sets)
@@ -525,19 +531,25 @@ def paired_bootstrap_changes(
     for score in full[baseline]:
         b, b_star = full[baseline][score], base[score].to_numpy(float)
         bounded = b > 0 and b > 3 * b_star.std(ddof=1)
-        sigma = float(np.std(100 * b_star / b, ddof=1)) if bounded else float("nan")
-        noise.append(dict(score=score, sigma_pct=sigma, value=b))
+        unit = "%" if bounded else "abs"
+        sigma = float(np.std(100 * b_star / b if bounded else b_star, ddof=1))
+        noise.append(dict(score=score, sigma_pct=sigma, value=b, unit=unit))
         for name in names:
             if name == baseline:
                 continue
-            o_star = pd.DataFrame(boot[name])[score].to_numpy(float)
+            o, o_star = full[name][score], pd.DataFrame(boot[name])[score].to_numpy(float)
+            if bounded:
+                change, change_star = 100 * (o / b - 1), 100 * (o_star / b_star - 1)
+            else:
+                change, change_star = o - b, o_star - b_star
             rows.append(
                 dict(
                     set=name,
                     score=score,
-                    change_pct=100 * (full[name][score] / b - 1) if b else float("nan"),
-                    se_pct=float(np.std(100 * (o_star / b_star - 1), ddof=1)) if bounded else float("nan"),
+                    change_pct=float(change),
+                    se_pct=float(np.std(change_star, ddof=1)),
                     df=len(ids) - 1,
+                    unit=unit,
                 )
             )
     return pd.DataFrame(rows), pd.DataFrame(noise)
@@ -548,7 +560,12 @@ def pooled_sigma(sigma: pd.DataFrame, by=()) -> pd.DataFrame:
     mean square of their ``sigma_pct`` (NaN if any is NaN). Returns columns ``by``, ``score``, ``sigma_pct``.
     """
     keys = [*by, "score"]
-    return sigma.groupby(keys, sort=False).sigma_pct.agg(lambda v: float(np.sqrt(np.mean(np.square(v))))).reset_index()
+    if "unit" in sigma and (sigma.groupby(keys, sort=False).unit.nunique() > 1).any():
+        raise ValueError("a score is relative (%) in one replicate and absolute in another: pool one unit")
+    out = sigma.groupby(keys, sort=False).sigma_pct.agg(lambda v: float(np.sqrt(np.mean(np.square(v))))).reset_index()
+    if "unit" in sigma:
+        out["unit"] = sigma.groupby(keys, sort=False).unit.first().to_numpy()
+    return out
 
 
 def false_positive_rate(values: pd.DataFrame, baseline: str = BASELINE, alpha: float = 0.05, by=()) -> pd.DataFrame:
@@ -594,12 +611,15 @@ def verdict_table(
             cells[(real, score)] = f"{real_v.mean():.4g}"
         base = v[v.set == baseline].value
         sigma = ev[ev.score == score].sigma_pct
+        unit = "" if "unit" in ev and (ev[ev.score == score].unit == "abs").any() else "%"
         if len(base):
-            cells[(baseline, score)] = (
-                f"{base.mean():.4g} (±{sigma.iloc[0]:.2g}%)" if len(sigma) else f"{base.mean():.4g}"
-            )
+            noise = f" (±{sigma.iloc[0]:.2g}{unit})" if len(sigma) else ""
+            cells[(baseline, score)] = f"{base.mean():.4g}{noise}"
         for r in ev[ev.score == score].itertuples():
-            cells[(r.set, score)] = f"{r.change_pct:+.1f}% [{r.ci_low:+.1f}, {r.ci_high:+.1f}] {r.verdict}"
+            if getattr(r, "unit", "%") == "abs":  # a difference in the score's units (baseline near zero)
+                cells[(r.set, score)] = f"{r.change_pct:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] (diff.) {r.verdict}"
+            else:
+                cells[(r.set, score)] = f"{r.change_pct:+.1f}% [{r.ci_low:+.1f}, {r.ci_high:+.1f}] {r.verdict}"
     rows = [name for name in [real, baseline, control, *sets] if any((name, s) in cells for s in scores)]
     rows = list(dict.fromkeys(rows))
     return pd.DataFrame(

@@ -50,7 +50,8 @@ def change_figure(ev, sets, scores, title: str = "", baseline: str = "random sam
         ax.set_yticks(range(len(sets)), sets if ax is axes[0, 0] else [""] * len(sets))
         ax.invert_yaxis()
         ax.set_title(score, fontsize=9)
-        ax.set_xlabel(f"change vs {baseline} (%)")
+        absolute = "unit" in sub and (sub.unit == "abs").any()
+        ax.set_xlabel(f"difference vs {baseline}" if absolute else f"change vs {baseline} (%)")
         ci = np.abs(sub.ci_high.to_numpy(float))
         if np.isfinite(ci).any() and np.nanmax(ci) > 100 and margin > 0:
             ax.set_xscale("symlog", linthresh=max(10 * margin, 10.0))
