@@ -609,9 +609,10 @@ for block in ("exploration", "confirmation"):
                 galleries[(block, k)] = sets
         print(f"{block}, {k}-point: {ends.shape[1]:,} midpoints of {k} different people each, in "
               f"{len(np.unique(group)):,} groups of people")
-    changes, sigma = pd.concat(changes), pd.concat(sigma)
+    sigma = pd.concat(sigma)  # per replicate: the baseline's value and noise
+    changes, pooled = metrics.paired_units(pd.concat(changes), sigma, by=["midpoint"])  # one unit per cell
     changes = changes[changes.score.isin(SCORES)]
-    ev = metrics.pool_evidence(changes, metrics.pooled_sigma(sigma, by=["midpoint"]), metrics.WORSE,
+    ev = metrics.pool_evidence(changes, pooled, metrics.WORSE,
                                tested_worse=[s for s in ENCODED[2] + ENCODED[4] if s not in CENTRED],
                                tested_equivalent=CENTRED, by=["midpoint"], control=OTHER)
     ev["usable"] = ev.score.map(usable)

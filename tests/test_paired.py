@@ -70,15 +70,16 @@ def test_a_baseline_near_zero_is_compared_by_differences():
         b = rng.normal(size=200) * 0.1  # mean about zero
         sets = {"base": b, "op": b + 0.05 + 0.01 * rng.normal(size=200), "same": rng.normal(size=200) * 0.1}
         c, s = metrics.paired_bootstrap_changes(_mean_score(sets), sets, np.arange(200), "base", n_boot=300, seed=r)
-        assert (c.unit == "abs").all() and (s.unit == "abs").all()
+        assert not s.bounded.any()
         op = c.set_index("set").loc["op"]
-        assert op.change_pct == pytest.approx(sets["op"].mean() - b.mean())
-        assert op.se_pct == pytest.approx(0.01 / np.sqrt(200), rel=0.2), "the paired SE of a difference of means"
-        assert s.sigma_pct.iloc[0] == pytest.approx(0.1 / np.sqrt(200), rel=0.2)
+        assert op.change_abs == pytest.approx(sets["op"].mean() - b.mean())
+        assert op.se_abs == pytest.approx(0.01 / np.sqrt(200), rel=0.2), "the paired SE of a difference of means"
+        assert s.sigma_abs.iloc[0] == pytest.approx(0.1 / np.sqrt(200), rel=0.2)
         changes.append(c.assign(replicate=r))
         sigma.append(s.assign(replicate=r))
-    pooled = metrics.pooled_sigma(pd.concat(sigma))
-    ev = metrics.pool_evidence(pd.concat(changes), pooled, {"S": "higher"}, ["op"], [], control="same")
+    ch, pooled = metrics.paired_units(pd.concat(changes), pd.concat(sigma))
+    assert (ch.unit == "abs").all() and (pooled.unit == "abs").all()
+    ev = metrics.pool_evidence(ch, pooled, {"S": "higher"}, ["op"], [], control="same")
     ev = ev.set_index("set")
     assert ev.loc["op", "verdict"] == "worse" and ev.loc["op", "unit"] == "abs"
     assert ev.loc["same", "verdict"].startswith("not shown worse")
@@ -91,8 +92,11 @@ def test_a_baseline_near_zero_is_compared_by_differences():
         control="same",
     )
     assert "(diff.)" in table.loc["op", "S"] and "%" not in table.loc["op", "S"]
-    with pytest.raises(ValueError, match="one unit"):
-        metrics.pooled_sigma(pd.concat([sigma[0], sigma[1].assign(unit="%")]))
+    # bounded in one replicate only: the cell is pooled in differences for every replicate
+    mixed = [sigma[0].assign(bounded=True), sigma[1], sigma[2]]
+    ch, pooled = metrics.paired_units(pd.concat(changes), pd.concat(mixed))
+    assert (ch.unit == "abs").all()
+    np.testing.assert_allclose(ch.change_pct, pd.concat(changes).change_abs)
 
 
 def test_paired_bootstrap_rejects_bad_input():
@@ -117,13 +121,14 @@ def _replicated_paired(rng, shift, replicates=3, people=150):
         c, s = metrics.paired_bootstrap_changes(_mean_score(sets), sets, clusters, "base", n_boot=300, seed=r)
         changes.append(c.assign(replicate=r))
         sigma.append(s.assign(replicate=r))
-    return pd.concat(changes), metrics.pooled_sigma(pd.concat(sigma))
+    return metrics.paired_units(pd.concat(changes), pd.concat(sigma))
 
 
 def test_pool_evidence_of_paired_sets_finds_a_shift_and_an_equivalence():
     rng = np.random.default_rng(4)
     worse = {"S": "lower"}
     changes, sigma = _replicated_paired(rng, shift=-8.0)
+    assert (changes.unit == "%").all() and (sigma.unit == "%").all(), "baselines near 10: relative changes"
     ev = metrics.pool_evidence(changes, sigma, worse, ["op"], [], control="control").set_index("set")
     assert ev.loc["op", "verdict"] == "worse"
     assert ev.loc["control", "verdict"] in ("not shown worse; equivalent", "not shown worse; not shown equivalent")

@@ -41,7 +41,7 @@ Each concept of the paper has one home, named after it (paper term: functions in
 - "statistically indistinguishable" / "significantly worse" over replicated models: set noise, random-effects
   pooling, equivalence margin, TOST, Holm, null control: ``set_noise``, ``relative_changes``, ``random_effects``,
   ``tost_p``, ``worse_p``, ``equivalence_power``, ``evidence``, ``false_positive_rate``, ``verdict_table``, and for
-  paired sets with a bootstrap over people ``paired_bootstrap_changes``, ``pooled_sigma``, ``pool_evidence``, in
+  paired sets with a bootstrap over people ``paired_bootstrap_changes``, ``paired_units``, ``pool_evidence``, in
   ``otlatent.metrics.equivalence``
 - calibration of a score on known degradations of real images: ``degrade``, ``degradation_ladder``,
   ``score_ladder``, ``sensitivity``, ``usable_scores`` in ``otlatent.metrics.calibration``

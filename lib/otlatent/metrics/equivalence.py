@@ -51,7 +51,7 @@ __all__ = [
     "evidence",
     "pool_evidence",
     "paired_bootstrap_changes",
-    "pooled_sigma",
+    "paired_units",
     "false_positive_rate",
     "verdict_table",
 ]
@@ -494,22 +494,23 @@ def paired_bootstrap_changes(
     Every set has the same ``n`` items, item ``i`` of every set coming from the same source (a midpoint and the
     reconstruction of its first endpoint) and belonging to cluster ``clusters[i]`` (the people it was made of).
     Resampling whole clusters with replacement, the same ones for every set, keeps both the pairing and the
-    dependence between the faces of one person:
+    dependence between the faces of one person. Two representations of every change, for :func:`paired_units` to
+    choose from:
 
-    - change :math:`\Delta = 100\,(s(O)/s(B) - 1)` on all items; its SE the SD of :math:`\Delta^*` over resamples;
-    - set noise :math:`\sigma` = SD of :math:`100\, s(B^*)/s(B)`: how much the baseline's score moves between
-      samples of people from the same population (the margin's unit, as :func:`set_noise` is for random draws);
-    - a score whose baseline is **not bounded away from zero** (:math:`s(B)` at most three bootstrap SDs above
-      zero: a small set's FID or KID, whose ratio would be meaningless) is compared by its **difference**
-      :math:`s(O) - s(B)` instead, in the score's own units (``unit`` ``"abs"``; SE the SD of
-      :math:`s(O^*) - s(B^*)`, :math:`\sigma` the SD of :math:`s(B^*)`); the others have ``unit`` ``"%"``;
+    - relative: :math:`\Delta = 100\,(s(O)/s(B) - 1)` on all items, its SE the SD of :math:`\Delta^*` over
+      resamples, and the set noise :math:`\sigma` = SD of :math:`100\, s(B^*)/s(B)` (how much the baseline's score
+      moves between samples of people from the same population: the margin's unit, as :func:`set_noise` is for
+      random draws);
+    - absolute: :math:`s(O) - s(B)`, SE the SD of :math:`s(O^*) - s(B^*)`, :math:`\sigma` the SD of
+      :math:`s(B^*)`, in the score's own units;
+    - ``bounded``: whether :math:`s(B)` is bounded away from zero (more than three bootstrap SDs above it); a ratio
+      against a baseline that is not (a small set's FID or KID) means nothing;
     - ``df`` = clusters - 1.
 
     ``score_subset(name, idx)`` returns ``{score: value}`` of set ``name`` on the items ``idx`` (an index array,
     with repeats). Duplicated items make a resample's FID and KID a little larger, the same way for every set.
-    Returns ``(changes, sigma)``: rows ``set, score, change_pct, se_pct, df, unit`` (the input of
-    :func:`pool_evidence` with a ``replicate`` column added; ``change_pct`` holds the difference where ``unit`` is
-    ``"abs"``) and ``score, sigma_pct, value, unit``.
+    Returns ``(changes, sigma)``: rows ``set, score, change_pct, se_pct, change_abs, se_abs, df`` and
+    ``score, value, sigma_pct, sigma_abs, bounded``.
     """
     clusters = np.asarray(clusters)
     names = list(sets)
@@ -528,44 +529,51 @@ def paired_bootstrap_changes(
             boot[name].append(score_subset(name, idx))
     base = pd.DataFrame(boot[baseline])
     rows, noise = [], []
-    for score in full[baseline]:
-        b, b_star = full[baseline][score], base[score].to_numpy(float)
-        bounded = b > 0 and b > 3 * b_star.std(ddof=1)
-        unit = "%" if bounded else "abs"
-        sigma = float(np.std(100 * b_star / b if bounded else b_star, ddof=1))
-        noise.append(dict(score=score, sigma_pct=sigma, value=b, unit=unit))
-        for name in names:
-            if name == baseline:
-                continue
-            o, o_star = full[name][score], pd.DataFrame(boot[name])[score].to_numpy(float)
-            if bounded:
-                change, change_star = 100 * (o / b - 1), 100 * (o_star / b_star - 1)
-            else:
-                change, change_star = o - b, o_star - b_star
-            rows.append(
-                dict(
-                    set=name,
-                    score=score,
-                    change_pct=float(change),
-                    se_pct=float(np.std(change_star, ddof=1)),
-                    df=len(ids) - 1,
-                    unit=unit,
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero baseline: no relative change (bounded is False)
+        for score in full[baseline]:
+            b, b_star = full[baseline][score], base[score].to_numpy(float)
+            bounded = bool(b > 0 and b > 3 * b_star.std(ddof=1))
+            noise.append(dict(score=score, value=b, sigma_pct=float(np.std(100 * b_star / b, ddof=1)),
+                              sigma_abs=float(np.std(b_star, ddof=1)), bounded=bounded))  # fmt: skip
+            for name in names:
+                if name == baseline:
+                    continue
+                o, o_star = full[name][score], pd.DataFrame(boot[name])[score].to_numpy(float)
+                rows.append(
+                    dict(
+                        set=name,
+                        score=score,
+                        change_pct=float(100 * (o / b - 1)),
+                        se_pct=float(np.std(100 * (o_star / b_star - 1), ddof=1)),
+                        change_abs=float(o - b),
+                        se_abs=float(np.std(o_star - b_star, ddof=1)),
+                        df=len(ids) - 1,
+                    )
                 )
-            )
     return pd.DataFrame(rows), pd.DataFrame(noise)
 
 
-def pooled_sigma(sigma: pd.DataFrame, by=()) -> pd.DataFrame:
-    """The set noise of several replicates' :func:`paired_bootstrap_changes` pooled per (family, score): the root
-    mean square of their ``sigma_pct`` (NaN if any is NaN). Returns columns ``by``, ``score``, ``sigma_pct``.
+def paired_units(changes: pd.DataFrame, sigma: pd.DataFrame, by=()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Choose one unit per (family, score) for several replicates' :func:`paired_bootstrap_changes`, and pool the
+    set noise: relative (``unit`` ``"%"``) where the baseline is bounded away from zero in **every** replicate,
+    else the absolute difference (``"abs"``), so that all replicates of a cell are pooled in one unit. The set
+    noise is the root mean square of the replicates' (NaN if any is NaN).
+
+    ``changes`` and ``sigma`` carry a ``replicate`` column and the ``by`` columns. Returns ``(changes, sigma)``
+    ready for :func:`pool_evidence`: ``change_pct``, ``se_pct`` and ``sigma_pct`` hold the chosen representation,
+    ``unit`` says which.
     """
     keys = [*by, "score"]
-    if "unit" in sigma and (sigma.groupby(keys, sort=False).unit.nunique() > 1).any():
-        raise ValueError("a score is relative (%) in one replicate and absolute in another: pool one unit")
-    out = sigma.groupby(keys, sort=False).sigma_pct.agg(lambda v: float(np.sqrt(np.mean(np.square(v))))).reset_index()
-    if "unit" in sigma:
-        out["unit"] = sigma.groupby(keys, sort=False).unit.first().to_numpy()
-    return out
+    unit = sigma.groupby(keys, sort=False).bounded.all().map({True: "%", False: "abs"}).rename("unit").reset_index()
+    ch = changes.merge(unit, on=keys, how="left")
+    absolute = ch.unit == "abs"
+    ch.loc[absolute, "change_pct"] = ch.loc[absolute, "change_abs"]
+    ch.loc[absolute, "se_pct"] = ch.loc[absolute, "se_abs"]
+    sg = sigma.merge(unit, on=keys, how="left")
+    sg["chosen"] = np.where(sg.unit == "abs", sg.sigma_abs, sg.sigma_pct)
+    pooled = sg.groupby(keys, sort=False).chosen.agg(lambda v: float(np.sqrt(np.mean(np.square(v)))))
+    pooled = pooled.rename("sigma_pct").reset_index().merge(unit, on=keys)
+    return ch.drop(columns=["change_abs", "se_abs"]), pooled
 
 
 def false_positive_rate(values: pd.DataFrame, baseline: str = BASELINE, alpha: float = 0.05, by=()) -> pd.DataFrame:
