@@ -648,7 +648,7 @@ for block, res in encoded.items():
 
 # %%
 for (block, k), sets in galleries.items():
-    fig = implots.grid_figure([(name, x[:12]) for name, x in sets.items()], nrow=12, panel_inches=4)
+    fig = implots.strips_figure([(name, x[:12]) for name, x in sets.items()], cell_inches=0.8)
     study.savefig(fig, f"sets_{block}_{k}point", caption=(
         f"The first 12 midpoints of each set, {block} people, {k}-point, replicate 0: reconstructions of the first and "
         "second faces, then the midpoints."))
