@@ -240,9 +240,9 @@ study.savefig(fig, "prior_samples", caption="64 decoded prior samples.")
 # them and the KL keeps their posterior at the prior. We also fit a Gaussian to $q(z)$ (full covariance) and give
 # its KL to the prior in closed form,
 # $\mathrm{KL}(\mathcal N(m, \Sigma) \,\|\, \mathcal N(0, I)) = \frac12(\operatorname{tr}\Sigma + m^\top m - d
-# - \log\det\Sigma)$ — a summary of the mismatch, not the exact KL of the (non-Gaussian) $q(z)$. From $n = 1{,}000$
+# - \log\det\Sigma)$ — a summary of the mismatch, not the exact KL of the (non-Gaussian) $q(z)$. From the $n = 1{,}998$
 # faces in $d = 100$ dimensions the estimated $\log\det$ is biased low, which inflates this KL by about
-# $d(d+1)/4n \approx 2.5$ nats.
+# $d(d+1)/4n \approx 1.3$ nats.
 
 # %%
 agg = posterior.aggregate_posterior(mu_test, logvar_test)
