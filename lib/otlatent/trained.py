@@ -304,12 +304,18 @@ def vae_scorer_for(study, train_images, progress: bool = True) -> TrainedClassif
     if images.identities is not None and list(images.identities[:n]) != list(train_images.identities):
         raise ValueError("the scorer's images are not the VAE's training images in the same order; clear the cache")
     x, labels = images.images_u8[:n], None if images.labels is None else images.labels[:n]
-    task = "labels" if labels is not None else "rotation"
-    config = ClassifierConfig(
+    config = _classifier_config(study, images, labels is not None, n, subset="vae-train")
+    return train_classifier(x, labels, config, device=study.device, progress=progress)
+
+
+def _classifier_config(study, images, labelled: bool, n: int, subset: str = "") -> ClassifierConfig:
+    """The scoring classifier's config of a notebook run, for ``n`` images like ``images`` (labels or rotation)."""
+    preset = study.preset
+    return ClassifierConfig(
         dataset=study.dataset,
-        task=task,
-        num_classes=images.num_classes if task == "labels" else 4,
-        nc=x.shape[1],
+        task="labels" if labelled else "rotation",
+        num_classes=images.num_classes if labelled else 4,
+        nc=images.images_u8.shape[1],
         resolution=preset.gan_resolution,
         width=preset.clf_width,
         epochs=preset.clf_epochs,
@@ -317,9 +323,8 @@ def vae_scorer_for(study, train_images, progress: bool = True) -> TrainedClassif
         n_test=min(preset.clf_test, n // 5),
         seed=study.seed,
         preset=preset.name,
-        subset="vae-train",
+        subset=subset,
     )
-    return train_classifier(x, labels, config, device=study.device, progress=progress)
 
 
 def _classifier_images(study):
@@ -362,22 +367,8 @@ def classifier_for(study, progress: bool = True) -> tuple[TrainedClassifier, np.
     training images (``study.seed + 1``); file datasets are split by :func:`split_indices`.  The held-out
     images are the real reference set for FID and KID.
     """
-    preset = study.preset
     images = _classifier_images(study)
-    task = "labels" if images.labels is not None else "rotation"
-    config = ClassifierConfig(
-        dataset=study.dataset,
-        task=task,
-        num_classes=images.num_classes if task == "labels" else 4,
-        nc=images.images_u8.shape[1],
-        resolution=preset.gan_resolution,
-        width=preset.clf_width,
-        epochs=preset.clf_epochs,
-        n_train=preset.clf_train,
-        n_test=min(preset.clf_test, len(images) // 5),
-        seed=study.seed,
-        preset=preset.name,
-    )
+    config = _classifier_config(study, images, images.labels is not None, len(images))
     run = train_classifier(images.images_u8, images.labels, config, device=study.device, progress=progress)
     _, test_idx = split_indices(len(images), config.n_train, config.n_test, config.seed)
     return run, images.images_u8[test_idx]
