@@ -117,17 +117,23 @@ def dcgan_replicates_for(
     images = images if images is not None else images_for(study)
     replicates = study.preset.gan_replicates if replicates is None else replicates
     configs = {(p, r): dcgan_config_for(study, p, images, r) for r in range(replicates) for p in priors}
+    return _finished_or_trained(configs, images, load_generator, study.device, dcgan_options(study), workers)
+
+
+def _finished_or_trained(configs: dict, images, load, device: str, options: dict, workers: int | None) -> dict:
+    """``{key: run}`` for ``{key: config}``: finished runs reloaded (``load``), the others trained side by side
+    (:func:`train_job` with ``options``) and then reloaded.
+    """
     runs, jobs, names = {}, [], {}
     for key, config in configs.items():
-        _, _, finished = finished_run(config, images.images_u8, None, load_generator, study.device)
+        _, _, finished = finished_run(config, images.images_u8, None, load, device)
         if finished is not None:
             runs[key] = finished
         else:
-            kwargs = {"config": config, "images": images, "device": study.device, **dcgan_options(study)}
             names[config.name] = key
-            jobs.append(Job(config.name, train_job, kwargs))
+            jobs.append(Job(config.name, train_job, {"config": config, "images": images, "device": device, **options}))
     for name, path in run_side_by_side(jobs, workers).items():
-        runs[names[name]] = load_generator(path, study.device)
+        runs[names[name]] = load(path, device)
     return {key: runs[key] for key in configs}
 
 
@@ -215,23 +221,9 @@ def vae_replicates_for(
     if train_images is None:
         train_images, _ = vae_images_for(study)
     replicates = study.preset.vae_replicates if replicates is None else replicates
-    configs = [vae_config_for(study, train_images, r) for r in range(replicates)]
-    runs, jobs, names = {}, [], {}
-    for r, config in enumerate(configs):
-        _, _, finished = finished_run(config, train_images.images_u8, None, load_vae, study.device)
-        if finished is not None:
-            runs[r] = finished
-        else:
-            kwargs = {
-                "config": config,
-                "images": train_images,
-                "device": study.device,
-                "checkpoint_minutes": study.preset.checkpoint_minutes,
-            }
-            names[config.name] = r
-            jobs.append(Job(config.name, train_job, kwargs))
-    for name, path in run_side_by_side(jobs, workers).items():
-        runs[names[name]] = load_vae(path, study.device)
+    configs = {r: vae_config_for(study, train_images, r) for r in range(replicates)}
+    options = {"checkpoint_minutes": study.preset.checkpoint_minutes}
+    runs = _finished_or_trained(configs, train_images, load_vae, study.device, options, workers)
     return [runs[r] for r in range(replicates)]
 
 
