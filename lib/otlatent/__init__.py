@@ -25,7 +25,14 @@ Each concept of the paper has one home, named after it (paper term: functions in
 - DCGAN generator, discriminator and training: ``Generator``, ``Discriminator``, ``train_dcgan``,
   ``calibrate_batchnorm`` in ``otlatent.dcgan``
 - VAE, ELBO: ``VAE``, ``negative_elbo``, ``train_vae`` in ``otlatent.vae``
-- aggregated posterior q(z): ``aggregate_posterior`` in ``otlatent.posterior``
+- Wasserstein auto-encoders (WAE-MMD, WAE-GAN), the IMQ MMD, the latent adversary: ``WAE``, ``imq_mmd2``,
+  ``adversary_losses``, ``train_wae`` in ``otlatent.wae``
+- aggregated posterior q(z) and its distance to the prior (MMD permutation test, KS, Gaussian-fit KL):
+  ``aggregate_posterior``, ``imq_mmd_test``, ``latent_law`` in ``otlatent.posterior``
+- matching to a learned latent law (maps onto the codes' marginals): ``match_to_law``, ``EmpiricalLaw`` in
+  ``otlatent.matching``
+- operations on encoded held-out images, paired against reconstructions: ``encoded_sets``, ``encoded_family`` in
+  ``otlatent.encoded``
 - corruptions; MAP reconstruction: ``corrupt``; ``map_latents`` in ``otlatent.corruptions``;
   ``otlatent.map_reconstruction``
 - inception score (and torch-fidelity's Inception-v3 features): ``inception_score``, ``inception_status``,
@@ -51,7 +58,7 @@ Each concept of the paper has one home, named after it (paper term: functions in
   ``batch_indices``, ``iteration_seed`` in ``otlatent.runs``
 - the trained models of a notebook run (preset and paths), replicate models, held-out real halves: ``dcgan_for``,
   ``dcgans_for``, ``dcgan_replicates_for``, ``vae_for``, ``vae_replicates_for``, ``vae_roles``, ``person_tuples``,
-  ``vae_scorer_for``, ``classifier_for``, ``real_halves_for``, ``images_for`` in ``otlatent.trained``
+  ``vae_scorer_for``, ``wae_replicates_for``, ``classifier_for``, ``real_halves_for``, ``images_for`` in ``otlatent.trained``
 - a notebook's first call: ``start``, ``Study`` in ``otlatent.study``
 
 Support modules: ``packs`` (model packs for classrooms), ``config`` (presets, dataset names, folders), ``data``

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["gaussian_kl_to_standard_normal", "aggregate_posterior"]
+__all__ = ["gaussian_kl_to_standard_normal", "aggregate_posterior", "imq_mmd_test", "latent_law"]
 
 
 def gaussian_kl_to_standard_normal(mean, cov) -> float:
@@ -58,4 +58,72 @@ def aggregate_posterior(mu, logvar, active_threshold: float = 0.01) -> dict:
         "active": (var_means > active_threshold).numpy(),
         "kl_gaussian_fit": gaussian_kl_to_standard_normal(m, cov_total),
         "kl_means_fit": gaussian_kl_to_standard_normal(m, cov_means),
+    }
+
+
+def imq_mmd_test(codes, prior_samples, n_perm: int = 200, seed: int = 0, scales=None) -> dict:
+    r"""Permutation test of :math:`q = p` with the unbiased IMQ :math:`\widehat{\mathrm{MMD}}{}^2` of WAE-MMD
+    (:func:`otlatent.wae.imq_mmd2`, kernel summed over the scales :math:`C = 2 d s`).
+
+    The summed kernel matrix of the pooled samples is computed once; each of ``n_perm`` relabellings (sizes kept)
+    gives a null value. Returns ``{"mmd2", "p", "null"}``, ``p`` one-sided, :math:`(1 + \#\{T^* \ge T\})/(1 + B)`.
+    """
+    import numpy as np
+
+    from .wae import IMQ_SCALES
+
+    x = torch.as_tensor(codes, dtype=torch.float64)
+    y = torch.as_tensor(prior_samples, dtype=torch.float64)
+    pooled = torch.cat([x, y])
+    d2 = torch.cdist(pooled, pooled).pow(2)
+    kernel = sum((c := 2.0 * x.shape[1] * s) / (c + d2) for s in (scales or IMQ_SCALES))
+    kernel.fill_diagonal_(0.0)
+    m, n = len(x), len(y)
+
+    def stat(idx):
+        a, b = idx[:m], idx[m:]
+        return float(
+            kernel[a][:, a].sum() / (m * (m - 1)) + kernel[b][:, b].sum() / (n * (n - 1)) - 2 * kernel[a][:, b].mean()
+        )
+
+    observed = stat(torch.arange(m + n))
+    rng = np.random.default_rng(seed)
+    null = np.array([stat(torch.from_numpy(rng.permutation(m + n))) for _ in range(n_perm)])
+    return {"mmd2": observed, "p": float((1 + np.sum(null >= observed)) / (1 + n_perm)), "null": null}
+
+
+def latent_law(codes, n_mmd: int = 1000, n_perm: int = 200, seed: int = 0) -> dict:
+    r"""How far a set of codes (samples of an aggregated posterior, (N, d)) is from the prior :math:`\mathcal N(0, I)`.
+
+    Returns
+    -------
+    dict
+        ``mmd2`` and ``mmd_p``: :func:`imq_mmd_test` of ``n_mmd`` codes against as many prior draws;
+        ``ks`` (d,) the Kolmogorov-Smirnov statistic of each component against :math:`\mathcal N(0, 1)` and
+        ``ks_rejected`` the number of components rejected at 0.05 after Holm's correction; ``kl_gaussian_fit`` the
+        KL of the codes' full-covariance Gaussian fit to the prior (nats); ``norm_mean`` the mean of
+        :math:`\lVert z\rVert` and ``prior_norm_mean`` the prior's, :math:`\sqrt2\,\Gamma(\frac{d+1}2)/\Gamma(\frac d2)`.
+    """
+    import math
+
+    import numpy as np
+    from scipy import stats
+
+    from .metrics.resampling import holm
+
+    z = torch.as_tensor(codes, dtype=torch.float64)
+    d = z.shape[1]
+    gen = torch.Generator().manual_seed(seed)
+    sub = z[torch.randperm(len(z), generator=gen)[:n_mmd]]
+    test = imq_mmd_test(sub, torch.randn(len(sub), d, generator=gen, dtype=torch.float64), n_perm, seed)
+    ks = [stats.kstest(z[:, j].numpy(), "norm") for j in range(d)]
+    p_ks = holm(np.array([r.pvalue for r in ks]))
+    return {
+        "mmd2": test["mmd2"],
+        "mmd_p": test["p"],
+        "ks": np.array([r.statistic for r in ks]),
+        "ks_rejected": int((p_ks < 0.05).sum()),
+        "kl_gaussian_fit": gaussian_kl_to_standard_normal(z.mean(0), torch.cov(z.T, correction=1)),
+        "norm_mean": float(z.norm(dim=1).mean()),
+        "prior_norm_mean": math.sqrt(2) * math.exp(math.lgamma((d + 1) / 2) - math.lgamma(d / 2)),
     }

@@ -16,6 +16,7 @@ from .dcgan import GANConfig, GANRun, load_generator, train_dcgan
 from .runs import finished_run
 from .side_by_side import Job, run_side_by_side
 from .vae import VAEConfig, VAERun, load_vae, train_vae
+from .wae import WAEConfig, WAERun, load_wae, train_wae
 
 __all__ = [
     "iterations_for",
@@ -33,6 +34,10 @@ __all__ = [
     "vae_roles",
     "person_tuples",
     "vae_scorer_for",
+    "wae_resolution",
+    "wae_nz",
+    "wae_config_for",
+    "wae_replicates_for",
     "classifier_for",
     "real_halves_for",
 ]
@@ -89,11 +94,12 @@ def dcgan_options(study) -> dict:
 
 
 def train_job(config, images, run_dir=None, device: str = "cpu", **options) -> str:
-    """Train the run of ``config`` (a :class:`GANConfig` or :class:`VAEConfig`) on ``images``; return the path of
-    its finished model. The job a worker of :func:`otlatent.side_by_side.run_side_by_side` runs; ``options`` go
-    to :func:`~otlatent.dcgan.train_dcgan` or :func:`~otlatent.vae.train_vae` (``checkpoint_minutes``, ...).
+    """Train the run of ``config`` (a :class:`GANConfig`, :class:`VAEConfig` or :class:`WAEConfig`) on ``images``;
+    return the path of its finished model. The job a worker of :func:`otlatent.side_by_side.run_side_by_side` runs;
+    ``options`` go to :func:`~otlatent.dcgan.train_dcgan`, :func:`~otlatent.vae.train_vae` or
+    :func:`~otlatent.wae.train_wae` (``checkpoint_minutes``, ...).
     """
-    train = train_dcgan if isinstance(config, GANConfig) else train_vae
+    train = {GANConfig: train_dcgan, VAEConfig: train_vae, WAEConfig: train_wae}[type(config)]
     return str(train(images, config, run_dir, device=device, **options).path)
 
 
@@ -137,8 +143,9 @@ def _finished_or_trained(configs: dict, images, load, device: str, options: dict
     return {key: runs[key] for key in configs}
 
 
-def vae_images_for(study):
-    """``(train, test)`` image sets of a notebook run: ``study.dataset`` at the preset's VAE resolution.
+def vae_images_for(study, resolution: int | None = None):
+    """``(train, test)`` image sets of a notebook run: ``study.dataset`` at the preset's VAE resolution (or at
+    ``resolution``: the same images in the same order).
 
     The first ``preset.vae_max_images`` images in file order are loaded and the **last** ``preset.vae_test`` of
     them (at most a fifth) are held out.  LFW's files are sorted by person: held-out images of the person whose
@@ -146,7 +153,7 @@ def vae_images_for(study):
     set's ``labels`` are person indices (0, 1, ... in file order) — faces of one person are not independent samples.
     """
     preset = study.preset
-    images = data.load(study.dataset, preset.vae_resolution, n=preset.vae_max_images, seed=study.seed)
+    images = data.load(study.dataset, resolution or preset.vae_resolution, n=preset.vae_max_images, seed=study.seed)
     cut = len(images) - min(preset.vae_test, len(images) // 5)
     labels = images.labels
     if study.dataset == "lfw":
@@ -225,6 +232,52 @@ def vae_replicates_for(
     options = {"checkpoint_minutes": study.preset.checkpoint_minutes}
     runs = _finished_or_trained(configs, train_images, load_vae, study.device, options, workers)
     return [runs[r] for r in range(replicates)]
+
+
+def wae_resolution(study) -> int:
+    """The image side of notebook 09's WAEs: 28 px for MNIST (the report's setting), else the VAE's."""
+    return 28 if study.dataset == "mnist" else study.preset.vae_resolution
+
+
+def wae_nz(study) -> int:
+    """The latent dimension of notebook 09's WAEs: 8 for MNIST, 64 for faces (the WAE paper's settings)."""
+    return 8 if study.dataset == "mnist" else 64
+
+
+def wae_config_for(study, objective: str, train_images, replicate: int = 0) -> WAEConfig:
+    """The WAE config of a notebook run: ``objective`` (``"mmd"`` or ``"gan"``) on ``study``'s dataset with the
+    report's optimiser (Adam, lr 1e-3, beta1 0.5, lambda 10), :func:`wae_resolution`, :func:`wae_nz`, the preset's
+    ``wae_*`` sizes and the VAE's batch size; replicate ``r`` is seeded ``study.seed + r``.
+    """
+    preset = study.preset
+    return WAEConfig(
+        dataset=study.dataset,
+        objective=objective,
+        resolution=wae_resolution(study),
+        nc=train_images.images_u8.shape[1],
+        nz=wae_nz(study),
+        width=preset.wae_width,
+        batch_size=preset.vae_batch,
+        iterations=iterations_for(len(train_images), preset, preset.wae_epochs, preset.vae_batch),
+        seed=study.seed + replicate,
+        preset=preset.name,
+        precision=study.precision,
+    )
+
+
+def wae_replicates_for(
+    study, objectives=("mmd", "gan"), train_images=None, workers: int | None = None, replicates: int | None = None
+) -> dict[tuple[str, int], WAERun]:
+    """``replicates`` (default ``study.preset.wae_replicates``) independently seeded WAEs per objective
+    (:func:`wae_config_for`), as ``{(objective, replicate): WAERun}``: the finished ones reloaded, the others
+    trained side by side, every model in its own run folder.
+    """
+    if train_images is None:
+        train_images, _ = vae_images_for(study, wae_resolution(study))
+    replicates = study.preset.wae_replicates if replicates is None else replicates
+    configs = {(o, r): wae_config_for(study, o, train_images, r) for r in range(replicates) for o in objectives}
+    options = {"checkpoint_minutes": study.preset.checkpoint_minutes}
+    return _finished_or_trained(configs, train_images, load_wae, study.device, options, workers)
 
 
 def vae_roles(test_images, max_per_person: int = 6, seed: int = 0) -> pd.Series:
