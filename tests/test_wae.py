@@ -32,8 +32,12 @@ def test_imq_mmd2_matches_quadrature_and_is_unbiased():
     for shift in (0.0, 1.0):
         expected = _population_mmd2(shift)
         est = [
-            float(imq_mmd2(torch.randn(40, 1, generator=gen, dtype=torch.float64),
-                           torch.randn(40, 1, generator=gen, dtype=torch.float64) + shift))
+            float(
+                imq_mmd2(
+                    torch.randn(40, 1, generator=gen, dtype=torch.float64),
+                    torch.randn(40, 1, generator=gen, dtype=torch.float64) + shift,
+                )
+            )
             for _ in range(400)
         ]
         se = np.std(est) / math.sqrt(len(est))
@@ -48,8 +52,9 @@ def test_imq_mmd2_matches_quadrature_and_is_unbiased():
 
 def test_imq_mmd2_of_equal_laws_is_negative_half_the_time():
     gen = torch.Generator().manual_seed(1)
-    est = np.array([float(imq_mmd2(torch.randn(30, 4, generator=gen), torch.randn(30, 4, generator=gen)))
-                    for _ in range(300)])
+    est = np.array(
+        [float(imq_mmd2(torch.randn(30, 4, generator=gen), torch.randn(30, 4, generator=gen))) for _ in range(300)]
+    )
     assert 0.3 < (est < 0).mean() < 0.7, "an unbiased estimate of 0 is negative about half the time"
 
 
@@ -86,8 +91,9 @@ def test_shapes(resolution, nc):
 
 
 def _config(**kw):
-    base = dict(dataset="synthetic", resolution=28, nc=3, nz=4, width=8, batch_size=16, iterations=8, seed=2,
-                preset="smoke")
+    base = dict(
+        dataset="synthetic", resolution=28, nc=3, nz=4, width=8, batch_size=16, iterations=8, seed=2, preset="smoke"
+    )
     return WAEConfig(**{**base, **kw})
 
 
@@ -137,15 +143,18 @@ def test_latent_law_of_prior_draws_and_of_scaled_draws():
     assert bad["mmd_p"] <= 0.02 and bad["ks_rejected"] == d and good["ks_rejected"] == 0
     assert bad["kl_gaussian_fit"] == pytest.approx(d / 2 * (2.25 - 1 - math.log(2.25)), rel=0.1)
     assert good["kl_gaussian_fit"] < 0.01
-    assert good["prior_norm_mean"] == pytest.approx(float(torch.randn(200_000, d, generator=gen).norm(dim=1).mean()),
-                                                    rel=0.01)
+    assert good["prior_norm_mean"] == pytest.approx(
+        float(torch.randn(200_000, d, generator=gen).norm(dim=1).mean()), rel=0.01
+    )
     assert good["norm_mean"] == pytest.approx(good["prior_norm_mean"], rel=0.03)
 
 
 def test_mmd_permutation_test_is_calibrated_under_the_null():
     gen = torch.Generator().manual_seed(4)
-    p = [imq_mmd_test(torch.randn(60, 2, generator=gen), torch.randn(60, 2, generator=gen), n_perm=99, seed=s)["p"]
-         for s in range(60)]
+    p = [
+        imq_mmd_test(torch.randn(60, 2, generator=gen), torch.randn(60, 2, generator=gen), n_perm=99, seed=s)["p"]
+        for s in range(60)
+    ]
     assert 0.0 <= np.mean(np.array(p) < 0.1) <= 0.25  # nominal 0.1
 
 

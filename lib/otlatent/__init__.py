@@ -58,7 +58,8 @@ Each concept of the paper has one home, named after it (paper term: functions in
   ``batch_indices``, ``iteration_seed`` in ``otlatent.runs``
 - the trained models of a notebook run (preset and paths), replicate models, held-out real halves: ``dcgan_for``,
   ``dcgans_for``, ``dcgan_replicates_for``, ``vae_for``, ``vae_replicates_for``, ``vae_roles``, ``person_tuples``,
-  ``vae_scorer_for``, ``wae_replicates_for``, ``classifier_for``, ``real_halves_for``, ``images_for`` in ``otlatent.trained``
+  ``vae_scorer_for``, ``wae_replicates_for``, ``classifier_for``, ``real_halves_for``, ``images_for`` in
+  ``otlatent.trained``
 - a notebook's first call: ``start``, ``Study`` in ``otlatent.study``
 
 Support modules: ``packs`` (model packs for classrooms), ``config`` (presets, dataset names, folders), ``data``

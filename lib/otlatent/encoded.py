@@ -12,7 +12,7 @@ the baseline: the null control.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -100,9 +100,7 @@ def encoded_family(
                 for sc, v in scores_of(real_images[ends[0]]).items()
             ]
         for r, model in enumerate(models):
-            sets = encoded_sets(
-                model["decode"], model["codes"], ends, prior, model.get("centre"), model.get("extra")
-            )
+            sets = encoded_sets(model["decode"], model["codes"], ends, prior, model.get("centre"), model.get("extra"))
             feats = {name: features(x) for name, x in sets.items()}
 
             def score_subset(name, sub, feats=feats, sets=sets):
@@ -127,4 +125,6 @@ def encoded_family(
         by=["midpoint"],
         control=OTHER,
     )
-    return dict(changes=changes, sigma=sigma, ev=ev, galleries=galleries, real_rows=pd.DataFrame(real_rows), groups=groups)
+    return dict(
+        changes=changes, sigma=sigma, ev=ev, galleries=galleries, real_rows=pd.DataFrame(real_rows), groups=groups
+    )

@@ -102,7 +102,8 @@ def latent_law(codes, n_mmd: int = 1000, n_perm: int = 200, seed: int = 0) -> di
         ``ks`` (d,) the Kolmogorov-Smirnov statistic of each component against :math:`\mathcal N(0, 1)` and
         ``ks_rejected`` the number of components rejected at 0.05 after Holm's correction; ``kl_gaussian_fit`` the
         KL of the codes' full-covariance Gaussian fit to the prior (nats); ``norm_mean`` the mean of
-        :math:`\lVert z\rVert` and ``prior_norm_mean`` the prior's, :math:`\sqrt2\,\Gamma(\frac{d+1}2)/\Gamma(\frac d2)`.
+        :math:`\lVert z\rVert` and ``prior_norm_mean`` the prior's,
+        :math:`\sqrt2\,\Gamma(\frac{d+1}2)/\Gamma(\frac d2)`.
     """
     import math
 

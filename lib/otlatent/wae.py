@@ -263,13 +263,17 @@ class WAERun:
     def encode(self, x, batch_size: int = 256) -> torch.Tensor:
         """Codes (CPU, float32) of float images in [-1, 1] or uint8 images, in eval mode and in batches."""
         x = _as_float(x)
-        return torch.cat([self.model.encode(x[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(x), batch_size)])
+        return torch.cat(
+            [self.model.encode(x[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(x), batch_size)]
+        )
 
     @torch.no_grad()
     def decode(self, z, batch_size: int = 256) -> torch.Tensor:
         """Decoded images (CPU float in [-1, 1]) of latents (N, nz), in eval mode."""
         z = torch.as_tensor(z, dtype=torch.float32)
-        return torch.cat([self.model.decode(z[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(z), batch_size)])
+        return torch.cat(
+            [self.model.decode(z[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(z), batch_size)]
+        )
 
     def reconstruct(self, x, batch_size: int = 256) -> torch.Tensor:
         r""":math:`G(Q(x))`."""

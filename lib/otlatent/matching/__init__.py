@@ -15,9 +15,19 @@ closed form or tabulate it.
 
 from . import maps
 from .laws import GaussianSumLaw, NumericalSumLaw, ScaleLaw, SumLaw, check_coeffs
-from .maps import *  # noqa: F403 - the matched operations, as listed in maps.__all__
 from .learned import EmpiricalLaw, match_to_law, operation_samples
+from .maps import *  # noqa: F403 - the matched operations, as listed in maps.__all__
 from .uniform import UniformSumLaw
 
-__all__ = [*maps.__all__, "SumLaw", "GaussianSumLaw", "UniformSumLaw", "NumericalSumLaw", "ScaleLaw", "check_coeffs",
-           "EmpiricalLaw", "match_to_law", "operation_samples"]
+__all__ = [
+    *maps.__all__,
+    "SumLaw",
+    "GaussianSumLaw",
+    "UniformSumLaw",
+    "NumericalSumLaw",
+    "ScaleLaw",
+    "check_coeffs",
+    "EmpiricalLaw",
+    "match_to_law",
+    "operation_samples",
+]
