@@ -20,6 +20,7 @@ __all__ = [
     "progress_figure",
     "loss_figure",
     "elbo_figure",
+    "curves_figure",
     "moving_average",
 ]
 
@@ -149,5 +150,21 @@ def elbo_figure(history: dict[str, np.ndarray], smooth: int = 50, held_out: dict
         twin.set_ylabel("$s$ ([-1, 1] units)", color="tab:green")
         twin.spines["right"].set_visible(True)
     axes[2].legend(fontsize=7, loc="center right")
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(histories: dict[str, dict[str, np.ndarray]], keys: Sequence[str], smooth: int = 50, log=()):
+    """One panel per history term ``keys`` (e.g. a WAE's ``cost`` and ``penalty``), one line per run (moving
+    average of ``smooth`` steps); terms in ``log`` on a log scale (their absolute value).
+    """
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.2), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for name, hist in histories.items():
+            if key in hist:
+                y = moving_average(hist[key], smooth)
+                ax.plot(np.abs(y) if key in log else y, label=name, lw=1)
+        ax.set(xlabel="iteration", title=f"{key} (moving average)", yscale="log" if key in log else "linear")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -7,11 +7,12 @@ so the notebooks on simulations and on GANs show the same method in the same col
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from . import method_color
 
-__all__ = ["trajectories", "density2d", "norm_histograms", "transport_maps", "norm_paths"]
+__all__ = ["trajectories", "density2d", "norm_histograms", "transport_maps", "norm_paths", "marginals_figure"]
 
 
 def _np(x):
@@ -126,3 +127,27 @@ def norm_paths(ax, x, stats: dict, xlabel: str = "t", ylabel: str = r"$\|y\|$", 
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
+
+
+def marginals_figure(codes: dict, dims: int = 4, bins: int = 60):
+    r"""Histograms of the first ``dims`` components of each set of codes (rows: sets, ``{name: (N, d)}``) with
+    the prior's :math:`\mathcal N(0, 1)` density, and the norms :math:`\lVert z\rVert` against the prior's.
+    """
+    from scipy import stats
+
+    names = list(codes)
+    fig, axes = plt.subplots(len(names), dims + 1, figsize=(2.3 * (dims + 1), 1.9 * len(names)), squeeze=False)
+    grid = np.linspace(-4, 4, 200)
+    for row, name in zip(axes, names):
+        z = _np(codes[name])
+        for j in range(dims):
+            row[j].hist(z[:, j], bins=bins, range=(-4, 4), density=True, color="#1f77b4", alpha=0.7)
+            row[j].plot(grid, stats.norm.pdf(grid), color="k", lw=1)
+            row[j].set(yticks=[], title=f"{name}: $z_{j + 1}$" if j == 0 else f"$z_{j + 1}$")
+        d = z.shape[1]
+        r = np.linspace(0, 2.5 * np.sqrt(d) + 3, 200)
+        row[-1].hist(np.linalg.norm(z, axis=1), bins=bins, range=(0, r[-1]), density=True, color="#ff7f0e", alpha=0.7)
+        row[-1].plot(r, stats.chi.pdf(r, d), color="k", lw=1)
+        row[-1].set(yticks=[], title=r"$\|z\|$ vs prior")
+    fig.tight_layout()
+    return fig
