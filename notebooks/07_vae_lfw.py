@@ -48,7 +48,7 @@ from scipy import stats
 from torchvision.transforms.v2.functional import resize
 
 import otlatent
-from otlatent import explore, metrics, posterior, trained, transport1d
+from otlatent import encoded, explore, matching, metrics, posterior, trained
 from otlatent.data import to_uint8
 from otlatent.plots import evidence as evidence_plots
 from otlatent.plots import images as implots
@@ -480,12 +480,8 @@ print(f"scorer: {clf.config.task} CNN on {clf.config.n_train:,} of the VAE's tra
 # %%
 t = time.monotonic()
 K, n, D = cfg.n_baseline, cfg.n_score, run.config.nz
-rows = []
-for r, m in enumerate(runs):
-    for key, z in explore.table2_latents(PRIOR, n, D, K, seed, replicate=r).items():
-        name, draw = key if isinstance(key, tuple) else (key, 0)
-        rows += [dict(replicate=r, set=name, draw=draw, score=k, value=v) for k, v in scores_of(to_uint8(m.decode(z))).items()]
-prior_values = pd.DataFrame(rows)
+prior_values = pd.DataFrame([dict(replicate=r, **row) for r, m in enumerate(runs)
+                             for row in explore.table2_values(m.decode, scores_of, PRIOR, n, D, K, seed, replicate=r)])
 real_scores = scores_of(real_u8)
 prior_table_values = pd.concat([prior_values, pd.DataFrame(
     [dict(replicate=-1, set="real data", draw=0, score=k, value=v) for k, v in real_scores.items()])])
@@ -570,58 +566,33 @@ study.savefig(fig, "placement_prior", caption=(
 # hypotheses came from (with the new design and replicated models); the **confirmation** block is the test.
 
 # %%
-RECON, OTHER = "reconstructions", "reconstructions, second faces"
+RECON, OTHER = encoded.RECON, encoded.OTHER  # "reconstructions", "reconstructions, second faces"
 ENCODED = {2: ["2-point linear", "2-point slerp", "2-point matched", "2-point centred matched"],
            4: ["4-point linear", "4-point matched", "4-point centred matched"]}
 CENTRED = ["2-point centred matched", "4-point centred matched"]
 centres = {r: m.encode(train_images.images)[0].mean(0) for r, m in enumerate(runs)}  # m of each VAE
 
-
-def encoded_sets(r, idx, ends):
-    """Decoded sets (uint8) of VAE ``r`` for held-out images ``idx`` and midpoint endpoints ``ends`` (k, n)."""
-    z = encodings[r][torch.from_numpy(idx)][torch.from_numpy(ends)]  # (k, n, d)
-    mids = explore.midpoints(z, PRIOR, centre=centres[r])
-    latents = {RECON: z[0], OTHER: z[1]} | {f"{len(ends)}-point {name}": v for name, v in mids.items()}
-    return {name: to_uint8(runs[r].decode(v)) for name, v in latents.items()}
-
-
-encoded, galleries, real_rows = {}, {}, []
+results, galleries, real_rows = {}, {}, []
 for block in ("exploration", "confirmation"):
     t = time.monotonic()
     idx = np.flatnonzero(roles == block)
-    changes, sigma = [], []
-    for k in (2, 4):
-        ends, group = trained.person_tuples(person[idx], k, seed=seed + k)
-        real_rows += [dict(block=block, midpoint=f"{k}-point", set="real faces", score=sc, value=v)
-                      for sc, v in scores_of(to_uint8(x_test[torch.from_numpy(idx[ends[0]])])).items()]
-        for r in range(R):
-            sets = encoded_sets(r, idx, ends)
-            feats = {name: features(x) for name, x in sets.items()}
-
-            def score_subset(name, sub):
-                return metrics.set_scores({"pool": feats[name]["pool"][sub]}, sets[name][sub], reference,
-                                          inception_score_=False)
-
-            c, s = metrics.paired_bootstrap_changes(score_subset, sets, group, RECON, n_boot=cfg.n_boot, seed=seed + r)
-            changes.append(c.assign(midpoint=f"{k}-point", replicate=r))
-            sigma.append(s.assign(midpoint=f"{k}-point", replicate=r))
-            if r == 0:
-                galleries[(block, k)] = sets
-        print(f"{block}, {k}-point: {ends.shape[1]:,} midpoints of {k} different people each, in "
-              f"{len(np.unique(group)):,} groups of people")
-    sigma = pd.concat(sigma)  # per replicate: the baseline's value and noise
-    changes, pooled = metrics.paired_units(pd.concat(changes), sigma, by=["midpoint"])  # one unit per cell
-    changes = changes[changes.score.isin(SCORES)]
-    ev = metrics.pool_evidence(changes, pooled, metrics.WORSE,
-                               tested_worse=[s for s in ENCODED[2] + ENCODED[4] if s not in CENTRED],
-                               tested_equivalent=CENTRED, by=["midpoint"], control=OTHER)
-    ev["usable"] = ev.score.map(usable)
-    encoded[block] = dict(changes=changes, sigma=sigma, ev=ev)
+    models = [dict(decode=m.decode, codes=encodings[r][torch.from_numpy(idx)], centre=centres[r])
+              for r, m in enumerate(runs)]
+    res = encoded.encoded_family(models, person[idx], features, reference, SCORES,
+                                 tested_worse=[s for s in ENCODED[2] + ENCODED[4] if s not in CENTRED],
+                                 tested_equivalent=CENTRED, n_boot=cfg.n_boot, seed=seed,
+                                 real_images=to_uint8(x_test[torch.from_numpy(idx)]), scores_of=scores_of)
+    res["ev"]["usable"] = res["ev"].score.map(usable)
+    results[block] = res
+    galleries |= {(block, k): sets for k, sets in res["galleries"].items()}
+    real_rows.append(res["real_rows"].assign(block=block))
+    for k, (n_mid, n_groups) in res["groups"].items():
+        print(f"{block}, {k}-point: {n_mid:,} midpoints of {k} different people each, in {n_groups:,} groups of people")
     print(f"{block}: scored, with {cfg.n_boot} bootstrap resamples of people, in {time.monotonic() - t:.0f} s")
-real_rows = pd.DataFrame(real_rows)
+real_rows = pd.concat(real_rows)
 
 # %%
-for block, res in encoded.items():
+for block, res in results.items():
     for k in (2, 4):
         mp = f"{k}-point"
         base = res["sigma"][(res["sigma"].midpoint == mp)].assign(set=RECON)
@@ -661,13 +632,13 @@ for (block, k), sets in galleries.items():
 # law, paired through the groups of people. At level 0.05, about 5% of each replicate's tests should reject.
 
 # %%
-ctrl = pd.concat([res["changes"][res["changes"].set == OTHER].assign(block=block) for block, res in encoded.items()])
+ctrl = pd.concat([res["changes"][res["changes"].set == OTHER].assign(block=block) for block, res in results.items()])
 ctrl = ctrl[ctrl.se_pct > 0]
 p_ctrl = 2 * stats.t.sf(np.abs(ctrl.change_pct / ctrl.se_pct), ctrl.df)
 ctrl_rate = float((p_ctrl < 0.05).mean())
 print(f"encoded faces, second vs first faces: {int((p_ctrl < 0.05).sum())} of {len(ctrl)} per-replicate tests "
       f"rejected at 0.05 ({ctrl_rate:.3f}; nominal 0.05)")
-pooled_ctrl = pd.concat([res["ev"][res["ev"].set == OTHER] for res in encoded.values()])
+pooled_ctrl = pd.concat([res["ev"][res["ev"].set == OTHER] for res in results.values()])
 print(f"pooled null-control cells called worse or better: "
       f"{int(pooled_ctrl.verdict.str.startswith(('worse', 'better')).sum())} of {len(pooled_ctrl)}")
 
@@ -685,7 +656,7 @@ HYPOTHESES = [("H1", f"{k}-point linear", "sharpness", "worse") for k in (2, 4)]
     for sc in ("FID", "KID", "contrast", "saturation") if sc in SCORES]
 hyp_rows = []
 for h, name, score, predicted in HYPOTHESES:
-    cells = {block: res["ev"].set_index(["set", "score"]).loc[(name, score)] for block, res in encoded.items()}
+    cells = {block: res["ev"].set_index(["set", "score"]).loc[(name, score)] for block, res in results.items()}
     row = dict(hypothesis=h, set=name, score=score, predicted=predicted, usable=usable[score])
     for block, c in cells.items():
         row[f"{block} change"] = (f"{c.change_pct:+.3g} [{c.ci_low:+.3g}, {c.ci_high:+.3g}] (diff.)" if c.unit == "abs"
@@ -708,7 +679,7 @@ print(hypotheses.groupby("hypothesis").confirmed.agg(["sum", "size"]).rename(col
 
 # %%
 ev_p = ev_prior.set_index(["set", "score"])
-conf = encoded["confirmation"]["ev"].set_index(["set", "score"])
+conf = results["confirmation"]["ev"].set_index(["set", "score"])
 study.claim("prior samples: 4-point linear midpoints are worse than random samples in sharpness in every replicate",
             ev_p.loc[("4-point linear", "sharpness"), "verdict"] == "worse")
 study.claim("prior samples: the matched rows (exact nulls) are equivalent in at least half of their usable cells",
@@ -759,7 +730,7 @@ study.save_claims()
 #    shuffled against the midpoints) and (b) if each midpoint is resampled on its own instead of its group of people.
 # 2. Replace centred matching by a map onto the *empirical* marginals of the training encodings: per dimension, the
 #    monotone map $\hat F_{\mu_j}^{-1}\circ \hat F_{Y_j}$ from the law of the linear midpoint's component to that
-#    of the encodings (`otlatent.transport1d.monotone_map`). How does it compare with centred matching on the
+#    of the encodings (`otlatent.matching.match_to_law`, notebook 09). How does it compare with centred matching on the
 #    midpoints' scale and their average-face component?
 # 3. The ELBO is a lower bound on $\log p(x)$. Estimate $\log p(x)$ of held-out faces by importance sampling with
 #    $K$ samples from $q(z \mid x)$ and compare it with the ELBO: how large is the gap, and does it shrink as $K$
@@ -775,7 +746,7 @@ study.save_claims()
 # %% jupyter={"source_hidden": true} tags=["solution"]
 idx = np.flatnonzero(roles == "exploration")
 ends, group = trained.person_tuples(person[idx], 2, seed=seed + 2)
-sets = encoded_sets(0, idx, ends)
+sets = encoded.encoded_sets(runs[0].decode, encodings[0][torch.from_numpy(idx)], ends, PRIOR, centres[0])
 sharp = {name: metrics.image_statistics(sets[name]).sharpness.to_numpy() for name in (RECON, "2-point linear")}
 shuffled = {RECON: np.random.default_rng(seed).permutation(sharp[RECON]), "2-point linear": sharp["2-point linear"]}
 for label, values, clusters in (("paired, groups of people", sharp, group),
@@ -788,17 +759,13 @@ for label, values, clusters in (("paired, groups of people", sharp, group),
 # %% [markdown]
 # 2. The source law of component $j$ is estimated from linear midpoints of random pairs of training encodings, the
 #    target is the encodings' own component; both are samples, so the map is two sorted arrays and an
-#    interpolation. It keeps the average face (the target's median sits at $m_j$) and restores the spread, like
+#    interpolation (`matching.match_to_law`). It keeps the average face (the target's median sits at $m_j$) and restores the spread, like
 #    centred matching, and differs from it only where the encodings' marginals are not Gaussian:
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 mu_tr = run.encode(train_images.images)[0]
-gen = torch.Generator().manual_seed(seed)
-a, b = (mu_tr[torch.randint(len(mu_tr), (len(mu_tr),), generator=gen)] for _ in range(2))
-source = (0.5 * (a + b)).numpy()  # the law of the linear midpoint's components
-lin = mids_enc["linear"].numpy()
-empirical = torch.from_numpy(np.stack([transport1d.monotone_map(lin[:, j], source[:, j], mu_tr[:, j].numpy())
-                                       for j in range(lin.shape[1])], axis=1)).float()
+# the law of a linear midpoint's components, from random pairs of training encodings, mapped onto the encodings' own
+empirical = matching.match_to_law(mids_enc["linear"], [0.5, 0.5], mu_tr, seed=seed)
 for name, v in (("centred matched", mids_enc["centred matched"]), ("empirical marginals", empirical)):
     print(f"{name:>20}: RMS norm / RMS norm of the means {float((v.pow(2).sum(1).mean() / sq).sqrt()):.3f}, "
           f"average-face component {float((v @ centre).mean() / (centre @ centre)):.3f}")

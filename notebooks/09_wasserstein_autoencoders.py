@@ -46,7 +46,7 @@ import torch
 from torchvision.transforms.functional import resize
 
 import otlatent
-from otlatent import corruptions, encoded, matching, metrics, posterior, trained
+from otlatent import corruptions, encoded, explore, matching, metrics, posterior, trained
 from otlatent import operations as ops
 from otlatent.data import to_uint8
 from otlatent.plots import evidence as evidence_plots
@@ -252,26 +252,15 @@ for o in ("WAE-MMD", "WAE-GAN"):
                 and summary.loc[("faces", o), "mmd2"] < summary.loc[("faces", "VAE (encoder means)"), "mmd2"])
 
 # %% [markdown]
-# ## 4. Matched operations on encoded held-out data
+# ## 4. The scorer, and the paper's protocol on WAE decoders
 #
-# The design of notebook 07, unchanged: midpoints of 2 or 4 **different people** (`trained.person_tuples`),
-# compared, paired by groups of people, with the **reconstructions of their first faces**; changes and SEs from a
-# bootstrap over groups of people (`metrics.paired_bootstrap_changes`), pooled over replicates with the random-effects
-# TOST and Holm-adjusted "worse" tests (`metrics.pool_evidence`), margin 3σ of the reconstructions' bootstrap spread;
-# the reconstructions of the second faces are the null control (`encoded.encoded_family`). The scorer is notebook
-# 07's (`trained.vae_scorer_for`, trained only on the training faces); its calibration on degraded real faces
-# is recomputed below against this notebook's margins.
-#
-# Five midpoints: linear, SLERP, **matched** (to the prior), **centred matched** (about the average training code
-# $m$: $m + T(\bar y - m)$, notebook 07's variant) and **learned-law matched** (`matching.match_to_law`):
-# the component-wise map $T_j = \hat F_{q,j}^{-1} \circ \hat F_{Y,j}$ from the law of the midpoint of independent
-# training codes to the law of the training codes themselves — the matched map with the prior replaced by $q(z)$.
-#
-# **Hypotheses, written before this section was run.** (W1) For a VAE, matched midpoints are worse than
-# reconstructions (FID), as notebook 07 found. (W2) For a WAE, whose $q(z)$ is near the prior, matched midpoints are
-# *equivalent* to reconstructions in FID, KID, contrast and saturation (for a WAE, matched, centred matched and
-# learned-law matched should then agree). (W3) Learned-law matching is equivalent to reconstructions for every model,
-# because it matches to the law the decoder was trained on.
+# Notebook 07's scorer (`trained.vae_scorer_for`): a rotation CNN trained only on the training faces, so that no
+# held-out person was seen by its features; FID and KID against a reference of held-out people, and the per-image
+# sharpness, contrast and saturation. First the paper's protocol on decoded **prior samples**, replicated as in
+# notebooks 06 and 07 (`explore.table2_values`: `n_baseline` random-sample sets and one set of every midpoint per
+# replicate, `n_score` images each): for a WAE, as for the VAE, the matched rows are exact nulls (the rescaled
+# midpoints of Gaussian draws are exactly $\mathcal N(0, I)$) and are tested for equivalence; linear and SLERP rows
+# are tested for "worse". The VAE's rows are notebook 07's.
 
 # %%
 clf = trained.vae_scorer_for(study, f_train, progress=False)
@@ -289,10 +278,100 @@ real_u8 = to_uint8(x_f[torch.from_numpy(use)])
 
 
 def scores_of(images_u8):
-    return metrics.set_scores(features(images_u8), images_u8, reference, inception_score_=False)
+    """Every score of one image set on all its images (notebook 06's `metrics.set_scores`)."""
+    return metrics.set_scores(features(images_u8), images_u8, reference, splits=cfg.score_splits,
+                              inception_score_=False)
 
 
 SCORES = ["FID", "KID", "sharpness", "contrast"] + (["saturation"] if x_f.shape[1] == 3 else [])
+# %%
+t0 = time.monotonic()
+K, n = cfg.n_baseline, cfg.n_score
+wae_families = {"WAE-MMD": "mmd", "WAE-GAN": "gan"}
+prior_values = pd.DataFrame([
+    dict(model=name, replicate=r, **row) for name, o in wae_families.items() for r in range(cfg.wae_replicates)
+    for row in explore.table2_values(f_runs[o, r].decode, scores_of, PRIOR, n, trained.wae_nz(study), K, seed, r)])
+real_scores = scores_of(real_u8)
+noise = pd.concat([metrics.set_noise(g.drop(columns="model")).assign(model=m) for m, g in prior_values.groupby("model")])
+noise["margin_pct"] = metrics.MARGIN_SD * noise.sigma_pct
+study.save_table(noise.reset_index().set_index(["model", "score"]).loc[:, ["sigma_pct", "margin_pct"]].round(3),
+                 "noise", caption=(f"Set noise σ (% of the score, between {K} random-sample sets of {n:,} decoded prior "
+                                   f"samples per WAE, pooled over {cfg.wae_replicates} replicates) and the margin 3σ."))
+print(f"{len(wae_families)} families x {cfg.wae_replicates} replicates x {K + len(explore.MIDPOINT_SETS)} sets of "
+      f"{n:,} images decoded and scored in {time.monotonic() - t0:.0f} s")
+
+# %% [markdown]
+# ### Does the scorer see changes of this size?
+#
+# As in notebooks 06 and 07: the real held-out faces are degraded by known amounts (blur, a blurred copy mixed in,
+# lower contrast, desaturation) and scored against the same reference; a score counts for a verdict only if it
+# responds monotonically and beyond its margin (3σ of the WAE-MMD random samples' value, in the score's units).
+
+# %%
+ladder = metrics.score_ladder(real_u8, scores_of, seed=seed)
+mmd_noise = noise[noise.model == "WAE-MMD"]
+base_value = prior_values[(prior_values.model == "WAE-MMD") & (prior_values.set == metrics.BASELINE)].groupby(
+    "score").value.mean()
+margins = (mmd_noise.margin_pct / 100 * base_value.reindex(mmd_noise.index)).to_dict()
+sens = metrics.sensitivity(ladder[ladder.score.isin(SCORES)], metrics.WORSE, margins)
+usable = metrics.usable_scores(sens, SCORES)
+study.save_table(sens.set_index(["score", "kind"]), "calibration", caption=(
+    f"Each score on the degradation ladder of {len(real_u8):,} real held-out faces: change per level, monotone, the "
+    "mildest level beyond the margin, sensitive."))
+fig = evidence_plots.ladder_figure(ladder, SCORES, margins, title="scorer: scores of degraded real faces")
+study.savefig(fig, "calibration", caption=(
+    "Change of each score when real held-out faces are degraded by increasing amounts, in units of the score's "
+    "margin; grey band: ±1 margin. Up is worse for FID and KID, down for the others."))
+print("usable for verdicts:", ", ".join(s for s in SCORES if usable[s]) or "none", "| not usable:",
+      ", ".join(s for s in SCORES if not usable[s]) or "none")
+
+# %%
+LINEAR = ["2-point linear", "2-point slerp", "4-point linear"]
+MATCHED = ["2-point matched", "4-point matched"]
+ev_prior = {}
+for name in wae_families:
+    vals = prior_values[(prior_values.model == name) & prior_values.score.isin(SCORES)].drop(columns="model")
+    ev_prior[name] = metrics.evidence(vals, metrics.WORSE, tested_worse=LINEAR, tested_equivalent=MATCHED)
+    ev_prior[name]["usable"] = ev_prior[name].score.map(usable)
+    table_values = pd.concat([prior_values[prior_values.model == name].drop(columns="model"), pd.DataFrame(
+        [dict(replicate=-1, set="real data", draw=0, score=k, value=v) for k, v in real_scores.items()])])
+    study.save_table(metrics.verdict_table(ev_prior[name], table_values, explore.MIDPOINT_SETS, SCORES),
+                     f"prior_samples_{name.lower()}", caption=(
+                         f"{name} prior samples, {cfg.wae_replicates} replicates, {K} random-sample draws and one set "
+                         f"of each midpoint per model, {n:,} images per set: real data and random samples (value ± "
+                         "set noise), then each set's pooled change vs random samples [95% CI] and verdict."))
+    fpr = metrics.false_positive_rate(vals)
+    print(f"{name}, null control (each random-sample draw against the others): {fpr.rejected.sum()} of "
+          f"{fpr.tests.sum()} tests rejected at 0.05")
+ev_all = pd.concat([e.assign(set=f"{m}: " + e.set) for m, e in ev_prior.items()])
+fig = evidence_plots.change_figure(ev_all, [f"{m}: {s}" for m in wae_families for s in explore.MIDPOINT_SETS], SCORES,
+                                   title="WAEs, prior samples")
+study.savefig(fig, "change_prior", caption=(
+    f"Pooled change of each set of decoded prior samples against random samples ({cfg.wae_replicates} replicate WAEs "
+    "per objective), 95% intervals; grey: the margin ±3σ. Filled: a verdict; open: not shown either way."))
+
+# %% [markdown]
+# ## 5. Matched operations on encoded held-out data
+#
+# The design of notebook 07, unchanged: midpoints of 2 or 4 **different people** (`trained.person_tuples`),
+# compared, paired by groups of people, with the **reconstructions of their first faces**; changes and SEs from a
+# bootstrap over groups of people (`metrics.paired_bootstrap_changes`), pooled over replicates with the random-effects
+# TOST and Holm-adjusted "worse" tests (`metrics.pool_evidence`), margin 3σ of the reconstructions' bootstrap spread;
+# the reconstructions of the second faces are the null control (`encoded.encoded_family`). The scorer, its
+# calibration and the scores used are those of section 4.
+#
+# Five midpoints: linear, SLERP, **matched** (to the prior), **centred matched** (about the average training code
+# $m$: $m + T(\bar y - m)$, notebook 07's variant) and **learned-law matched** (`matching.match_to_law`):
+# the component-wise map $T_j = \hat F_{q,j}^{-1} \circ \hat F_{Y,j}$ from the law of the midpoint of independent
+# training codes to the law of the training codes themselves — the matched map with the prior replaced by $q(z)$.
+#
+# **Hypotheses, written before this section was run.** (W1) For a VAE, matched midpoints are worse than
+# reconstructions (FID), as notebook 07 found. (W2) For a WAE, whose $q(z)$ is near the prior, matched midpoints are
+# *equivalent* to reconstructions in FID, KID, contrast and saturation (for a WAE, matched, centred matched and
+# learned-law matched should then agree). (W3) Learned-law matching is equivalent to reconstructions for every model,
+# because it matches to the law the decoder was trained on.
+
+# %%
 MIDS = {2: ["2-point linear", "2-point slerp", "2-point matched", "2-point centred matched",
             "2-point learned-law matched"],
         4: ["4-point linear", "4-point matched", "4-point centred matched", "4-point learned-law matched"]}
@@ -326,26 +405,6 @@ for name, runs in families.items():
                                            real_images=real_u8, scores_of=scores_of)
     groups = ", ".join(f"{k}-point: {n:,} midpoints in {g:,} groups" for k, (n, g) in results[name]["groups"].items())
     print(f"{name}: {groups}; scored in {time.monotonic() - t0:.0f} s")
-
-# %% [markdown]
-# ### Does the scorer see changes of this size?
-#
-# As in notebooks 06 and 07: the real held-out faces are degraded by known amounts (blur, a blurred copy mixed in,
-# lower contrast, desaturation) and scored against the same reference; a score counts for a verdict only if it
-# responds monotonically and beyond the margin used here (3σ of the reconstructions' bootstrap spread, 2-point, the
-# VAE family).
-
-# %%
-ladder = metrics.score_ladder(real_u8, scores_of, seed=seed)
-sig = results["VAE"]["sigma"]
-sig2 = sig[sig.midpoint == "2-point"].groupby("score")
-margins = (metrics.MARGIN_SD * sig2.sigma_abs.apply(lambda v: float(np.sqrt(np.mean(np.square(v)))))).to_dict()
-sens = metrics.sensitivity(ladder[ladder.score.isin(SCORES)], metrics.WORSE, margins)
-usable = metrics.usable_scores(sens, SCORES)
-study.save_table(sens.set_index(["score", "kind"]), "calibration", caption=(
-    f"Each score on the degradation ladder of {len(real_u8):,} real held-out faces, against this notebook's margins."))
-print("usable for verdicts:", ", ".join(s for s in SCORES if usable[s]) or "none", "| not usable:",
-      ", ".join(s for s in SCORES if not usable[s]) or "none")
 
 # %%
 verdicts = []
@@ -412,7 +471,7 @@ print(f"null control (second faces vs first): {int(ctrl.verdict.str.startswith((
       f"{len(ctrl)} pooled cells called worse or better")
 
 # %% [markdown]
-# ## 5. The seed report's corrupted faces on WAEs
+# ## 6. The seed report's corrupted faces on WAEs
 #
 # Notebook 08's `seed_patches` protocol (the report's code): copy 1 of a held-out face loses colour channel 2 in a
 # randomly placed 10×10 patch, copy 2 channels 0 and 1 in an independent one. Both copies are encoded; we decode the

@@ -8,6 +8,7 @@ import tarfile
 from pathlib import Path
 
 import jupytext
+import numpy as np
 import pytest
 
 try:
@@ -269,3 +270,22 @@ def test_benchmarks_import_and_parse_their_arguments(script):
     result = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "usage:" in result.stdout
+
+
+def test_large_figures_are_shown_inline_as_jpeg():
+    import io
+
+    from PIL import Image as PILImage
+
+    from otlatent.reporting import INLINE_PNG_LIMIT, inline_image
+
+    small = io.BytesIO()
+    PILImage.new("RGB", (20, 20), "white").save(small, format="PNG")
+    assert inline_image(small.getvalue()).format == "png"
+    noise = np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8)  # a photograph-like PNG
+    big = io.BytesIO()
+    PILImage.fromarray(noise).save(big, format="PNG")
+    assert len(big.getvalue()) > INLINE_PNG_LIMIT
+    shown = inline_image(big.getvalue())
+    assert shown.format == "jpeg" and shown.data[:2] == b"\xff\xd8"
+    assert PILImage.open(io.BytesIO(shown.data)).size == (400, 400)

@@ -190,3 +190,33 @@ def test_empirical_law_is_monotone_and_inverse():
         EmpiricalLaw(torch.zeros(1, 2))
     with pytest.raises(ValueError):
         law.cdf(torch.zeros(2, 3))
+
+
+def test_encoded_sets_decode_the_endpoints_and_every_midpoint():
+    from otlatent import encoded
+
+    codes = torch.randn(10, 3, generator=torch.Generator().manual_seed(7))
+    ends = np.array([[0, 1, 2], [3, 4, 5]])
+    decode = lambda z: torch.tanh(z[:, :1, None, None].expand(-1, 1, 2, 2))  # noqa: E731 - a toy decoder
+    sets = encoded.encoded_sets(decode, codes, ends, "gaussian", centre=codes.mean(0),
+                                extra=lambda z: {"first": z[0]})
+    assert list(sets) == [encoded.RECON, encoded.OTHER, "2-point linear", "2-point slerp", "2-point matched",
+                          "2-point centred matched", "2-point first"]
+    np.testing.assert_array_equal(sets[encoded.RECON], sets["2-point first"])
+    expected = ((torch.tanh(0.5 * (codes[:3, 0] + codes[3:6, 0])) + 1) * 127.5).round().to(torch.uint8)
+    assert torch.equal(torch.as_tensor(sets["2-point linear"])[:, 0, 0, 0], expected)
+
+
+def test_table2_values_scores_every_set_once():
+    from otlatent import explore
+
+    seen = []
+
+    def scores_of(u8):
+        seen.append(u8.shape)
+        return {"mean": float(np.asarray(u8, dtype=float).mean())}
+
+    rows = explore.table2_values(lambda z: torch.tanh(z[:, :3, None, None]), scores_of, "gaussian", 20, 4, 3, seed=0)
+    names = [(r["set"], r["draw"]) for r in rows]
+    assert len(seen) == 3 + len(explore.MIDPOINT_SETS) == len(rows) and len(set(names)) == len(names)
+    assert {r["set"] for r in rows} == {"random samples", *explore.MIDPOINT_SETS}

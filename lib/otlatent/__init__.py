@@ -20,8 +20,8 @@ Each concept of the paper has one home, named after it (paper term: functions in
 - distribution mismatch KL(F_Y || F_Z) (Table 1, Figure 2): ``kl_exact``, ``kl_estimate``, ``kl_binned`` in
   ``otlatent.mismatch``
 - every operation in its linear / SLERP / matched variants, Table 2's midpoint sets: ``interpolation_path``,
-  ``interpolate_at``, ``grid_4point``, ``grid_at``, ``midpoints``, ``midpoint_sets``, ``table2_latents``, ``draw`` in
-  ``otlatent.explore``
+  ``interpolate_at``, ``grid_4point``, ``grid_at``, ``midpoints``, ``midpoint_sets``, ``table2_latents``,
+  ``table2_values``, ``draw`` in ``otlatent.explore``
 - DCGAN generator, discriminator and training: ``Generator``, ``Discriminator``, ``train_dcgan``,
   ``calibrate_batchnorm`` in ``otlatent.dcgan``
 - VAE, ELBO: ``VAE``, ``negative_elbo``, ``train_vae`` in ``otlatent.vae``

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from . import matching
+from .data import to_uint8
 from . import operations as ops
 from .priors import get_prior
 
@@ -28,6 +29,7 @@ __all__ = [
     "midpoint_sets",
     "MIDPOINT_SETS",
     "table2_latents",
+    "table2_values",
     "walks",
     "vicinity_samples",
     "analogies",
@@ -137,6 +139,18 @@ def table2_latents(prior, n: int, d: int, draws: int, seed: int, replicate: int 
                         draw(prior, 4 * n, d, seed, s + 2).reshape(4, n, d), prior)  # fmt: skip
     out.update({("random samples", k): draw(prior, n, d, seed, s + 10 + k) for k in range(draws)})
     return out
+
+
+def table2_values(decode, scores_of, prior, n: int, d: int, draws: int, seed: int, replicate: int = 0) -> list:
+    """Every score of every set of :func:`table2_latents` for one replicate model: ``decode`` maps latents to images
+    in [-1, 1], ``scores_of`` a uint8 image set to ``{score: value}``. Rows ``{set, draw, score, value}`` (draw 0
+    for the midpoint sets).
+    """
+    rows = []
+    for key, z in table2_latents(prior, n, d, draws, seed, replicate).items():
+        name, k = key if isinstance(key, tuple) else (key, 0)
+        rows += [dict(set=name, draw=k, score=sc, value=v) for sc, v in scores_of(to_uint8(decode(z))).items()]
+    return rows
 
 
 def walks(z0: torch.Tensor, steps: torch.Tensor, eps: float, prior) -> dict[str, torch.Tensor]:
