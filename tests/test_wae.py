@@ -198,10 +198,16 @@ def test_encoded_sets_decode_the_endpoints_and_every_midpoint():
     codes = torch.randn(10, 3, generator=torch.Generator().manual_seed(7))
     ends = np.array([[0, 1, 2], [3, 4, 5]])
     decode = lambda z: torch.tanh(z[:, :1, None, None].expand(-1, 1, 2, 2))  # noqa: E731 - a toy decoder
-    sets = encoded.encoded_sets(decode, codes, ends, "gaussian", centre=codes.mean(0),
-                                extra=lambda z: {"first": z[0]})
-    assert list(sets) == [encoded.RECON, encoded.OTHER, "2-point linear", "2-point slerp", "2-point matched",
-                          "2-point centred matched", "2-point first"]
+    sets = encoded.encoded_sets(decode, codes, ends, "gaussian", centre=codes.mean(0), extra=lambda z: {"first": z[0]})
+    assert list(sets) == [
+        encoded.RECON,
+        encoded.OTHER,
+        "2-point linear",
+        "2-point slerp",
+        "2-point matched",
+        "2-point centred matched",
+        "2-point first",
+    ]
     np.testing.assert_array_equal(sets[encoded.RECON], sets["2-point first"])
     expected = ((torch.tanh(0.5 * (codes[:3, 0] + codes[3:6, 0])) + 1) * 127.5).round().to(torch.uint8)
     assert torch.equal(torch.as_tensor(sets["2-point linear"])[:, 0, 0, 0], expected)

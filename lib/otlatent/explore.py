@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from . import matching
-from .data import to_uint8
 from . import operations as ops
+from .data import to_uint8
 from .priors import get_prior
 
 __all__ = [
