@@ -60,6 +60,7 @@ def test_missing_dataset_names_path_and_how_to_get_it(tmp_path):
         ("lsun", "fyu/lsun"),
         ("lld", "LLD-icon.hdf5"),
         ("mnist", "mnist"),
+        ("cifar10", "cifar-10-python.tar.gz"),
     ]:
         with pytest.raises(data.DatasetNotFoundError, match=hint) as info:
             data.load(name, root=tmp_path)
@@ -225,3 +226,49 @@ def test_lfw_identities_follow_the_loading_order(tmp_path):
     assert data.lfw_identities(tgz_root).tolist() == expected
     assert len(data.load("lfw", 32, root=folder_root, cache=False)) == len(expected)
     assert data.lfw_identities(tmp_path / "none") is None
+
+
+def _cifar_batch(path, images, labels):
+    """A batch file in CIFAR-10's python format: a pickled dict (protocol 2, as the original) with bytes keys,
+    ``b"data"`` (N x 3072 uint8, red then green then blue planes, row-major) and ``b"labels"``."""
+    import pickle
+
+    batch = {
+        b"batch_label": b"fixture",
+        b"labels": [int(v) for v in labels],
+        b"data": images.reshape(len(images), 3072),
+        b"filenames": [b"x.png"] * len(images),
+    }
+    path.write_bytes(pickle.dumps(batch, protocol=2))
+
+
+def test_cifar10_python_batches(tmp_path):
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "cifar10" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    train = [rng.integers(0, 256, (4, 3, 32, 32), dtype=np.uint8) for _ in range(5)]
+    for k, imgs in enumerate(train, 1):
+        _cifar_batch(folder / f"data_batch_{k}", imgs, [k] * 4)
+    test = rng.integers(0, 256, (3, 3, 32, 32), dtype=np.uint8)
+    _cifar_batch(folder / "test_batch", test, [0, 1, 2])
+    s = data.load("cifar10", resolution=32, root=tmp_path, cache=False)
+    assert np.array_equal(s.images_u8, np.concatenate(train)) and s.labels.tolist() == [
+        k for k in range(1, 6) for _ in range(4)
+    ]
+    # the layout: value c * 1024 + y * 32 + x of a row is channel c at (y, x)
+    row = train[0][0].reshape(3072)
+    assert s.images_u8[0, 1, 2, 5] == row[1 * 1024 + 2 * 32 + 5]
+    t = data.load("cifar10", resolution=32, root=tmp_path, split="test", cache=False)
+    assert np.array_equal(t.images_u8, test) and t.labels.tolist() == [0, 1, 2]
+    small = data.load("cifar10", resolution=16, root=tmp_path, n=2, cache=False)
+    assert small.images_u8.shape == (2, 3, 16, 16)
+    with pytest.raises(ValueError, match="no validation split"):
+        data.load("cifar10", resolution=32, root=tmp_path, split="valid", cache=False)
+
+
+def test_cifar10_bad_batch_names_the_file(tmp_path):
+    folder = tmp_path / "cifar10" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    (folder / "data_batch_1").write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="data_batch_1"):
+        data.load("cifar10", resolution=32, root=tmp_path, cache=False)

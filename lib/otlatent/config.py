@@ -245,7 +245,7 @@ def get_preset(name: str) -> Preset:
 
 
 #: Datasets the study knows by name.  ``synthetic`` is procedural and always available.
-DATASETS: tuple[str, ...] = ("synthetic", "mnist", "lfw", "celeba", "lsun", "lld")
+DATASETS: tuple[str, ...] = ("synthetic", "mnist", "lfw", "celeba", "lsun", "lld", "cifar10")
 
 
 def check_dataset(name: str) -> str:

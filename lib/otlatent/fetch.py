@@ -108,6 +108,16 @@ SOURCES: tuple[Source, ...] = tuple(
         "lld/LLD-icon.hdf5",
         how_to_get=("download `LLD-icon.hdf5` from data.vision.ee.ethz.ch/sagea/lld/ into <data root>/lld/"),
     ),
+    Source(
+        "cifar10",
+        "cifar-10-python.tar.gz",
+        "cifar10/cifar-10-batches-py",
+        how_to_get=(
+            "download `cifar-10-python.tar.gz` (the python version, md5 c58f30108f718f92721af3b95e74349a) from "
+            "www.cs.toronto.edu/~kriz/cifar.html and unpack it into <data root>/cifar10/ "
+            "(`tar xzf cifar-10-python.tar.gz -C <data root>/cifar10/` makes cifar-10-batches-py/)"
+        ),
+    ),
 )
 
 

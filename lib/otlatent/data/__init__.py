@@ -20,6 +20,9 @@ under ``<data root>/cache/`` and returns an :class:`ImageSet`.  Known names:
 ``lld``
     LLD-icon (``lld/LLD-icon.hdf5``): 32x32 RGB icons in the HDF5 dataset ``data``
     stored (N, 3, 32, 32) uint8 (channel-last files are accepted too).
+``cifar10``
+    CIFAR-10, python version (``cifar10/cifar-10-batches-py/``, the layout torchvision's ``CIFAR10`` reads):
+    pickled batches ``data_batch_1`` ... ``data_batch_5`` (the training split) and ``test_batch``; labels 0-9.
 
 Missing data raises :class:`DatasetNotFoundError` naming the expected path and
 how to obtain it.  Unreadable images are skipped and counted in a warning; a

@@ -217,6 +217,64 @@ def _load_lld(path: Path, resolution: int, limit: int | None) -> tuple[np.ndarra
     return np.ascontiguousarray(arr), None, str(path)
 
 
+#: The batches of CIFAR-10's python version, in the order they are read (the training batches, then the test batch).
+CIFAR10_BATCHES = tuple(f"data_batch_{k}" for k in range(1, 6)) + ("test_batch",)
+
+
+def read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One batch file of CIFAR-10's python version: a pickled dict with ``b"data"`` (N x 3072 uint8: the 1,024 red,
+    then green, then blue values of a 32x32 image, row-major) and ``b"labels"`` (N ints 0-9). Returns
+    ``(images (N, 3, 32, 32) uint8, labels (N,) int64)``.
+    """
+    import pickle
+
+    with open(path, "rb") as f:
+        try:
+            batch = pickle.load(f, encoding="bytes")
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+            raise ValueError(f"{path}: not a CIFAR-10 batch (python version) ({type(exc).__name__}: {exc})") from None
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise ValueError(f"{path}: a CIFAR-10 batch is a dict with b'data' and b'labels'")
+    data = np.asarray(batch[b"data"])
+    labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+        raise ValueError(f"{path}: expected (N, 3072) uint8 data and N labels, got {data.shape} {data.dtype}, "
+                         f"{len(labels)} labels")
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(f"{path}: labels must be 0-9, got {labels.min()}..{labels.max()}")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def _load_cifar10(path: Path, resolution: int, limit: int | None, split: str | None):
+    """CIFAR-10 from ``cifar-10-batches-py/``: the training batches (``split`` None or ``"train"``), or the test
+    batch (``"test"``); labels kept; resized from 32 px when needed.
+    """
+    if split == "valid":
+        raise ValueError("CIFAR-10 has a training and a test split, no validation split")
+    names = [b for b in CIFAR10_BATCHES if (b == "test_batch") == (split == "test")]
+    present = [path / b for b in names if (path / b).is_file()]
+    if not present:
+        raise ValueError(f"{path}: none of the batch files {names} is there")
+    parts = [read_cifar10_batch(p) for p in present]
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    if resolution != 32:
+        import torch
+        import torch.nn.functional as F
+
+        t = torch.from_numpy(np.ascontiguousarray(images)).float()
+        images = (
+            F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+            .round()
+            .clamp(0, 255)
+            .to(torch.uint8)
+            .numpy()
+        )
+    return np.ascontiguousarray(images), labels, str(path)
+
+
 def _icons_as_uint8(arr: np.ndarray, path: Path) -> np.ndarray:
     """uint8 icons as they are; floats in [0, 1] (x 255) or integers in [0, 255] converted exactly; else an error."""
     if arr.dtype == np.uint8:
@@ -269,6 +327,8 @@ def decode_dataset(
         return _load_mnist(path, resolution, limit)
     if name == "lld":
         return _load_lld(path, resolution, limit)
+    if name == "cifar10":
+        return _load_cifar10(path, resolution, limit, split)
     if name == "lfw":
         items = _lfw_items(path)
     elif name == "celeba":

@@ -29,6 +29,7 @@ LAYOUT: dict[str, tuple[str, ...]] = {
     "celeba": ("celeba/img_align_celeba", "img_align_celeba"),
     "lsun": ("lsun/bedroom_train_lmdb", "bedroom_train_lmdb"),
     "lld": ("lld/LLD-icon.hdf5", "LLD-icon.hdf5"),
+    "cifar10": ("cifar10/cifar-10-batches-py", "cifar-10-batches-py"),
 }
 
 _MNIST_FILES = ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte")
@@ -106,6 +107,8 @@ def fingerprint(name: str, path: Path) -> str:
         parts = [stat(images)] + ([stat(labels)] if labels.exists() else [])
     elif name == "lsun":
         parts = [stat(p) for p in sorted(path.glob("*.mdb")) if p.name != "lock.mdb"]
+    elif name == "cifar10":
+        parts = [stat(p) for p in sorted(path.glob("*_batch*"))]
     else:
         count = size = newest = 0
         pattern = "*/*.jpg" if name == "lfw" else "*.jpg"
@@ -142,6 +145,9 @@ def locate(name: str, root: Path | None = None) -> Path | None:
                 return path
         elif name == "lfw" and path.is_dir():
             if _has_lfw_image(path):  # an empty folder, or one without <Name>/<Name>_NNNN.jpg, is not LFW
+                return path
+        elif name == "cifar10" and path.is_dir():
+            if (path / "data_batch_1").is_file() or (path / "test_batch").is_file():
                 return path
         elif path.exists():
             return path
