@@ -104,3 +104,11 @@ def test_the_critic_learns_a_positive_wasserstein_estimate(tmp_path):
     run = train_wgan_gp(images, _config(iterations=40, n_critic=5, lr=1e-3), tmp_path, progress=False, calibration=64)
     w = run.history["wasserstein"]
     assert w[-10:].mean() > 0 and w[-10:].mean() > w[:3].mean()
+
+
+def test_train_job_trains_a_wgan_gp_for_side_by_side_workers(tmp_path):
+    from otlatent import trained
+
+    images = data.load("synthetic", 32, n=32)
+    path = trained.train_job(_config(iterations=2), images, tmp_path, progress=False, calibration=16)
+    assert load_wgan_gp(path).iteration == 2

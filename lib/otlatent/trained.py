@@ -17,6 +17,7 @@ from .runs import finished_run
 from .side_by_side import Job, run_side_by_side
 from .vae import VAEConfig, VAERun, load_vae, train_vae
 from .wae import WAEConfig, WAERun, load_wae, train_wae
+from .wgan import WGANConfig, train_wgan_gp
 
 __all__ = [
     "iterations_for",
@@ -94,12 +95,14 @@ def dcgan_options(study) -> dict:
 
 
 def train_job(config, images, run_dir=None, device: str = "cpu", **options) -> str:
-    """Train the run of ``config`` (a :class:`GANConfig`, :class:`VAEConfig` or :class:`WAEConfig`) on ``images``;
-    return the path of its finished model. The job a worker of :func:`otlatent.side_by_side.run_side_by_side` runs;
-    ``options`` go to :func:`~otlatent.dcgan.train_dcgan`, :func:`~otlatent.vae.train_vae` or
-    :func:`~otlatent.wae.train_wae` (``checkpoint_minutes``, ...).
+    """Train the run of ``config`` (a :class:`GANConfig`, :class:`WGANConfig`, :class:`VAEConfig` or
+    :class:`WAEConfig`) on ``images``; return the path of its finished model. The job a worker of
+    :func:`otlatent.side_by_side.run_side_by_side` runs; ``options`` go to the config's trainer
+    (:func:`~otlatent.dcgan.train_dcgan`, :func:`~otlatent.wgan.train_wgan_gp`, :func:`~otlatent.vae.train_vae`,
+    :func:`~otlatent.wae.train_wae`: ``checkpoint_minutes``, ...).
     """
-    train = {GANConfig: train_dcgan, VAEConfig: train_vae, WAEConfig: train_wae}[type(config)]
+    trainers = {GANConfig: train_dcgan, WGANConfig: train_wgan_gp, VAEConfig: train_vae, WAEConfig: train_wae}
+    train = trainers[type(config)]
     return str(train(images, config, run_dir, device=device, **options).path)
 
 
