@@ -226,3 +226,17 @@ def test_table2_values_scores_every_set_once():
     names = [(r["set"], r["draw"]) for r in rows]
     assert len(seen) == 3 + len(explore.MIDPOINT_SETS) == len(rows) and len(set(names)) == len(names)
     assert {r["set"] for r in rows} == {"random samples", *explore.MIDPOINT_SETS}
+
+
+def test_mmd_permutation_statistic_is_the_training_estimate():
+    gen = torch.Generator().manual_seed(8)
+    x, y = (
+        torch.randn(30, 3, generator=gen, dtype=torch.float64),
+        torch.randn(40, 3, generator=gen, dtype=torch.float64),
+    )
+    out = imq_mmd_test(x, y + 0.3, n_perm=20)
+    assert out["mmd2"] == pytest.approx(float(imq_mmd2(x, y + 0.3)), rel=1e-10)
+    pooled = torch.cat([x, y + 0.3])
+    rng = np.random.default_rng(0)
+    first = torch.from_numpy(rng.permutation(70) < 30)  # the first relabelling: a random 30 of the 70
+    assert out["null"][0] == pytest.approx(float(imq_mmd2(pooled[first], pooled[~first])), rel=1e-10)
