@@ -5,6 +5,7 @@ sits relative to the real data, and how each score responds to a ladder of known
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 
 from ..metrics.calibration import DEGRADATIONS
@@ -54,7 +55,11 @@ def change_figure(ev, sets, scores, title: str = "", baseline: str = "random sam
         ax.set_xlabel(f"difference vs {baseline}" if absolute else f"change vs {baseline} (%)")
         ci = np.abs(sub.ci_high.to_numpy(float))
         if np.isfinite(ci).any() and np.nanmax(ci) > 100 and margin > 0:
-            ax.set_xscale("symlog", linthresh=max(10 * margin, 10.0))
+            linthresh = max(10 * margin, 10.0)
+            ax.set_xscale("symlog", linthresh=linthresh)
+            ax.xaxis.set_major_locator(mticker.SymmetricalLogLocator(base=10, linthresh=linthresh))
+            ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_locator(mticker.NullLocator())
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
