@@ -54,7 +54,7 @@ import torch
 from torch import nn
 
 from . import distributed
-from .data import to_float
+from .data import as_float, to_float
 from .precision import autocast, grad_scaler, memory_format
 from .runs import ModelConfig, Training, batch_indices, check_finite, finished_run, iteration_seed
 from .runtime import load_checkpoint
@@ -245,17 +245,14 @@ class VAERun:
     @torch.no_grad()
     def encode(self, x, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mu, logvar)`` on the CPU for float images in [-1, 1] (or uint8 images), in batches."""
-        x = _as_float(x)
+        x = as_float(x)
         parts = [self.model.encode(x[i : i + batch_size].to(self.device)) for i in range(0, len(x), batch_size)]
         return torch.cat([p[0].cpu() for p in parts]), torch.cat([p[1].cpu() for p in parts])
 
     @torch.no_grad()
     def decode(self, z, batch_size: int = 256) -> torch.Tensor:
         """Decoder means (CPU float images in [-1, 1]) for latents of shape (N, nz)."""
-        z = torch.as_tensor(z, dtype=torch.float32)
-        return torch.cat(
-            [self.model.decode(z[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(z), batch_size)]
-        )
+        return decode_batches(self.model.decode, z, self.device, batch_size)
 
     def reconstruct(self, x, batch_size: int = 256) -> torch.Tensor:
         r"""Decoder means at the encoder means, :math:`m_\theta(\mu_\phi(x))`."""
@@ -264,7 +261,7 @@ class VAERun:
     @torch.no_grad()
     def evaluate(self, x, seed: int = 0, batch_size: int = 256) -> dict[str, np.ndarray]:
         """Per-image one-sample ``elbo``, ``recon``, ``kl`` (nats) of images ``x``, with noise seeded by ``seed``."""
-        x = _as_float(x)
+        x = as_float(x)
         gen = torch.Generator().manual_seed(seed)
         out: dict[str, list] = {"elbo": [], "recon": [], "kl": []}
         for i in range(0, len(x), batch_size):
@@ -276,10 +273,10 @@ class VAERun:
         return {k: torch.cat(v).double().numpy() for k, v in out.items()}
 
 
-def _as_float(x) -> torch.Tensor:
-    if isinstance(x, np.ndarray) and x.dtype == np.uint8 or isinstance(x, torch.Tensor) and x.dtype == torch.uint8:
-        return to_float(x)
-    return torch.as_tensor(x, dtype=torch.float32)
+def decode_batches(decode, z, device, batch_size: int = 256) -> torch.Tensor:
+    """``decode`` (an auto-encoder's decoder) over latents ``z`` (N, nz) in batches on ``device``; CPU float images."""
+    z = torch.as_tensor(z, dtype=torch.float32)
+    return torch.cat([decode(z[i : i + batch_size].to(device)).cpu() for i in range(0, len(z), batch_size)])
 
 
 def train_vae(

@@ -44,11 +44,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import distributed
-from .data import to_float
+from .data import as_float, to_float
 from .precision import autocast, grad_scaler, memory_format
 from .runs import ModelConfig, Training, batch_indices, check_finite, finished_run, iteration_seed
 from .runtime import load_checkpoint
-from .vae import side_sizes
+from .vae import decode_batches, side_sizes
 
 __all__ = [
     "IMQ_SCALES",
@@ -262,7 +262,7 @@ class WAERun:
     @torch.no_grad()
     def encode(self, x, batch_size: int = 256) -> torch.Tensor:
         """Codes (CPU, float32) of float images in [-1, 1] or uint8 images, in eval mode and in batches."""
-        x = _as_float(x)
+        x = as_float(x)
         return torch.cat(
             [self.model.encode(x[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(x), batch_size)]
         )
@@ -270,20 +270,11 @@ class WAERun:
     @torch.no_grad()
     def decode(self, z, batch_size: int = 256) -> torch.Tensor:
         """Decoded images (CPU float in [-1, 1]) of latents (N, nz), in eval mode."""
-        z = torch.as_tensor(z, dtype=torch.float32)
-        return torch.cat(
-            [self.model.decode(z[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(z), batch_size)]
-        )
+        return decode_batches(self.model.decode, z, self.device, batch_size)
 
     def reconstruct(self, x, batch_size: int = 256) -> torch.Tensor:
         r""":math:`G(Q(x))`."""
         return self.decode(self.encode(x, batch_size), batch_size)
-
-
-def _as_float(x) -> torch.Tensor:
-    if isinstance(x, np.ndarray) and x.dtype == np.uint8 or isinstance(x, torch.Tensor) and x.dtype == torch.uint8:
-        return to_float(x)
-    return torch.as_tensor(x, dtype=torch.float32)
 
 
 def train_wae(

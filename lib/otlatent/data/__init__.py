@@ -40,7 +40,7 @@ import numpy as np
 from ..config import cache_root, check_dataset, data_root  # noqa: F401 - cache_root is re-exported
 from ..runtime import atomic_write
 from .formats import decode_dataset, lfw_identities, read_idx
-from .images import ImageSet, to_float, to_uint8, to_unit
+from .images import ImageSet, as_float, to_float, to_uint8, to_unit
 from .locations import (
     LAYOUT,
     DatasetNotFoundError,

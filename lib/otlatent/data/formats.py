@@ -161,6 +161,21 @@ def _lsun_items(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
 # --------------------------------------------------------------------------- per-dataset loaders
 
 
+def resize_u8(images: np.ndarray, resolution: int) -> np.ndarray:
+    """Resize uint8 images (N, C, H, W) to ``resolution`` px square: bilinear with antialiasing, rounded to uint8."""
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(np.ascontiguousarray(images)).float()
+    return (
+        F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+        .round()
+        .clamp(0, 255)
+        .to(torch.uint8)
+        .numpy()
+    )
+
+
 def _load_mnist(path: Path, resolution: int, limit: int | None) -> tuple[np.ndarray, np.ndarray | None, str]:
     images_path = mnist_images(path)
     images = read_idx(images_path)
@@ -176,17 +191,7 @@ def _load_mnist(path: Path, resolution: int, limit: int | None) -> tuple[np.ndar
     if resolution == 32:  # the usual DCGAN treatment: pad 28 -> 32
         images = np.pad(images, ((0, 0), (2, 2), (2, 2)))
     elif resolution != 28:
-        import torch
-        import torch.nn.functional as F
-
-        t = torch.from_numpy(images).float()[:, None]
-        images = (
-            F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
-            .round()
-            .clamp(0, 255)
-            .to(torch.uint8)[:, 0]
-            .numpy()
-        )
+        images = resize_u8(images[:, None], resolution)[:, 0]
     return images[:, None], labels, str(images_path)
 
 
@@ -203,17 +208,7 @@ def _load_lld(path: Path, resolution: int, limit: int | None) -> tuple[np.ndarra
     if arr.shape[1] != 3:
         arr = arr.transpose(0, 3, 1, 2)
     if arr.shape[-1] != resolution:
-        import torch
-        import torch.nn.functional as F
-
-        t = torch.from_numpy(np.ascontiguousarray(arr)).float()
-        arr = (
-            F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
-            .round()
-            .clamp(0, 255)
-            .to(torch.uint8)
-            .numpy()
-        )
+        arr = resize_u8(arr, resolution)
     return np.ascontiguousarray(arr), None, str(path)
 
 
@@ -261,17 +256,7 @@ def _load_cifar10(path: Path, resolution: int, limit: int | None, split: str | N
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     if resolution != 32:
-        import torch
-        import torch.nn.functional as F
-
-        t = torch.from_numpy(np.ascontiguousarray(images)).float()
-        images = (
-            F.interpolate(t, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
-            .round()
-            .clamp(0, 255)
-            .to(torch.uint8)
-            .numpy()
-        )
+        images = resize_u8(images, resolution)
     return np.ascontiguousarray(images), labels, str(path)
 
 

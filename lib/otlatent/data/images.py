@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["ImageSet", "to_float", "to_unit", "to_uint8"]
+__all__ = ["ImageSet", "as_float", "to_float", "to_unit", "to_uint8"]
 
 
 def to_float(images_u8):
@@ -27,6 +27,14 @@ def to_unit(images):
     if t.dtype == torch.uint8:
         return t.float() / 255.0
     return (t.detach().float().cpu().clamp(-1, 1) + 1) / 2
+
+
+def as_float(images):
+    """Images as a float32 tensor in [-1, 1]: uint8 images through :func:`to_float`, float ones as they are."""
+    import torch
+
+    is_u8 = images.dtype == np.uint8 if isinstance(images, np.ndarray) else getattr(images, "dtype", None) == torch.uint8
+    return to_float(images) if is_u8 else torch.as_tensor(images, dtype=torch.float32)
 
 
 def to_uint8(images):
