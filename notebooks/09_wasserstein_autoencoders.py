@@ -588,8 +588,9 @@ study.save_claims()
 #   itself (28.9 dB) beats every reconstruction, MAP is the best reconstruction (VAE 23.7 dB, WAEs 22.1 dB), and the
 #   matched midpoint of the two copies is the worst (1.7–2.2 dB below the linear one), for WAEs as for the VAE: two
 #   copies of one face are not independent endpoints, whatever the latent law.
-# - Cost: 43 minutes at the cpu preset on 2 cores from no trained WAE (12 minutes of it training; the goal was 25):
-#   three replicates are what the equivalence tests need.
+# - Cost: the committed cpu run took 43 minutes on 2 cores, 16 of them training the third replicates (the first two
+#   had trained in an earlier run); from no trained model about 70 minutes — over the 25-minute goal, because the
+#   equivalence tests need three replicates of every model.
 
 # %% [markdown]
 # ## Exercises
