@@ -348,10 +348,12 @@ def train_dcgan(
     return GANRun(config, G, D, hist, snapshots, done, run.seconds, model_path)
 
 
-def load_generator(path: str | Path, device: str = "cpu") -> GANRun:
-    """Reload a model saved by :func:`train_dcgan` (generator in eval mode, discriminator not kept)."""
+def load_generator(path: str | Path, device: str = "cpu", config_class=None) -> GANRun:
+    """Reload a model saved by :func:`train_dcgan` (generator in eval mode, discriminator not kept); with
+    ``config_class`` (a subclass of :class:`GANConfig`, e.g. WGAN-GP's), one saved by another GAN trainer.
+    """
     state = load_checkpoint(path, device)
-    config = GANConfig(**state["config"])
+    config = (config_class or GANConfig)(**state["config"])
     G = Generator(config.nz, config.nc, config.width, config.resolution).to(device)
     G.load_state_dict(state["G"])
     G.eval()

@@ -24,15 +24,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from .data import to_float
-from .dcgan import GANConfig, GANRun, Generator, _levels, calibrate_batchnorm, dcgan_init
+from .dcgan import GANConfig, GANRun, Generator, _levels, calibrate_batchnorm, dcgan_init, load_generator
 from .priors import get_prior
 from .runs import Training, batch_indices, finished_run, iteration_seed
-from .runtime import load_checkpoint
 
 #: Offset of the seeds of the generator steps' latents (the critic steps use ``iteration_seed(seed, step)``).
 GENERATOR_STREAM = 1_000_003
@@ -195,10 +193,4 @@ def train_wgan_gp(
 
 def load_wgan_gp(path: str | Path, device: str = "cpu") -> GANRun:
     """Reload a model saved by :func:`train_wgan_gp` (generator in eval mode; the critic is not kept)."""
-    state = load_checkpoint(path, device)
-    config = WGANConfig(**state["config"])
-    G = Generator(config.nz, config.nc, config.width, config.resolution).to(device)
-    G.load_state_dict(state["G"])
-    G.eval()
-    hist = {k: np.asarray(v) for k, v in state["history"].items()}
-    return GANRun(config, G, None, hist, state.get("snapshots", []), state["iteration"], state["seconds"], Path(path))
+    return load_generator(path, device, config_class=WGANConfig)
