@@ -398,6 +398,12 @@ study.savefig(fig, "change_prior", caption=(
 # FID, whose reconstructions score 0.13. The calibration of section 4 showed the scores sensitive at the ~4× narrower
 # prior-sample margins, not at these. Holm's correction covers the "worse"/"better" tests; each equivalence (TOST)
 # cell is one test at 0.05.
+#
+# *In Figure 09.8 the FID panel mixes units:* the VAE's FID rows are differences (its reconstructions' FID is not
+# bounded away from zero), the WAEs' are changes in %, drawn on one axis labelled as differences, so the VAE's
+# rows look like zero and the grey band is the VAE's margin, too narrow to see. Read the FID cells from Tables
+# 09.8–09.13. (The plotting helper now draws differences as diamonds when a panel mixes units; the figure changes
+# at the next execution.)
 
 # %%
 MIDS = {2: ["2-point linear", "2-point slerp", "2-point matched", "2-point centred matched",

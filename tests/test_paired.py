@@ -194,3 +194,29 @@ def test_classifier_names_of_runs_before_the_subset_field_are_unchanged():
     digest = hashlib.sha1(json.dumps(old, sort_keys=True).encode()).hexdigest()[:8]
     assert config.name.endswith(digest)
     assert dataclasses.replace(config, subset="vae-train").name != config.name
+
+
+def test_change_figure_marks_differences_when_a_panel_mixes_units():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from otlatent.plots.evidence import change_figure
+
+    ev = pd.DataFrame(
+        dict(
+            set=["a", "b"],
+            score="FID",
+            change_pct=[0.8, -30.0],
+            ci_low=[0.6, -60.0],
+            ci_high=[1.1, 10.0],
+            margin_pct=[0.15, 70.0],
+            verdict=["worse", "not shown"],
+            unit=["abs", "%"],
+        )
+    )
+    ax = change_figure(ev, ["a", "b"], ["FID"]).axes[0]
+    assert "diamonds" in ax.get_xlabel()
+    markers = [line.get_marker() for line in ax.lines if line.get_marker() in ("D", "o")]
+    assert markers == ["D", "o"]
+    single = change_figure(ev.assign(unit="%"), ["a", "b"], ["FID"]).axes[0]
+    assert single.get_xlabel() == "change vs random samples (%)"

@@ -25,11 +25,15 @@ def set_color(name: str) -> str:
 
 def change_figure(ev, sets, scores, title: str = "", baseline: str = "random samples"):
     """Pooled change (%) of each set against the ``baseline`` with its 95% interval, per score (one panel each);
-    the grey band is the equivalence margin. Filled markers: the verdict is "worse", "better" or "equivalent".
+    the grey band is the equivalence margin (of the first row). Filled markers: the verdict is "worse", "better" or
+    "equivalent". Where a panel holds rows in both units (``unit`` "%" and "abs", e.g. several model families),
+    differences are drawn as diamonds and the label says so.
     """
     fig, axes = plt.subplots(1, len(scores), figsize=(2.9 * len(scores), 0.45 * len(sets) + 1.2), squeeze=False)
     for ax, score in zip(axes[0], scores):
         sub = ev[ev.score == score].set_index("set")
+        absolute = "unit" in sub and (sub.unit == "abs").any()
+        mixed = absolute and (sub.unit != "abs").any()
         margin = float(sub.margin_pct.iloc[0])
         ax.axvspan(-margin, margin, color="#e0e0e0", zorder=0)
         ax.axvline(0, color="#4d4d4d", lw=0.8)
@@ -39,11 +43,12 @@ def change_figure(ev, sets, scores, title: str = "", baseline: str = "random sam
             r = sub.loc[name]
             colour = set_color(name)
             decided = any(part in ("worse", "better", "equivalent") for part in r.verdict.split("; "))
+            difference = "unit" in sub and r.get("unit") == "abs"
             ax.errorbar(
                 r.change_pct,
                 k,
                 xerr=[[r.change_pct - r.ci_low], [r.ci_high - r.change_pct]],
-                fmt="o",
+                fmt="D" if difference and mixed else "o",
                 color=colour,
                 mfc=colour if decided else "white",
                 capsize=2,
@@ -51,8 +56,10 @@ def change_figure(ev, sets, scores, title: str = "", baseline: str = "random sam
         ax.set_yticks(range(len(sets)), sets if ax is axes[0, 0] else [""] * len(sets))
         ax.invert_yaxis()
         ax.set_title(score, fontsize=9)
-        absolute = "unit" in sub and (sub.unit == "abs").any()
-        ax.set_xlabel(f"difference vs {baseline}" if absolute else f"change vs {baseline} (%)")
+        if mixed:  # rows of several families in different units: diamonds are differences, circles %
+            ax.set_xlabel(f"vs {baseline}: % (circles), difference (diamonds)")
+        else:
+            ax.set_xlabel(f"difference vs {baseline}" if absolute else f"change vs {baseline} (%)")
         ci = np.abs(sub.ci_high.to_numpy(float))
         if np.isfinite(ci).any() and np.nanmax(ci) > 100 and margin > 0:
             linthresh = max(10 * margin, 10.0)
