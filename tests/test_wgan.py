@@ -5,7 +5,15 @@ import pytest
 import torch
 
 from otlatent import data
-from otlatent.wgan import Critic, WGANConfig, critic_loss, gradient_penalty, load_wgan_gp, train_wgan_gp
+from otlatent.wgan import (
+    Critic,
+    WGANConfig,
+    critic_loss,
+    gradient_penalty,
+    kept_generators,
+    load_wgan_gp,
+    train_wgan_gp,
+)
 
 
 class _Linear(torch.nn.Module):
@@ -97,6 +105,16 @@ def test_interrupted_run_resumes_to_identical_weights(tmp_path):
     assert loaded.config == cfg and torch.equal(loaded.generate(z), straight.generate(z))
     again = train_wgan_gp(images, cfg, tmp_path / "a", progress=False, calibration=64)
     assert again.discriminator is None, "a finished model is reloaded, not retrained"
+    # the generators kept along training survive the interruption: the same weights at the same iterations
+    kept_a, kept_b = (
+        kept_generators(loaded, calibration=64),
+        kept_generators(load_wgan_gp(tmp_path / "b" / "model.pt"), 64),
+    )
+    assert list(kept_a) == list(kept_b) == [1, 2, 3, 4]
+    for it in kept_a:
+        assert torch.equal(kept_a[it].generate(z), kept_b[it].generate(z)) and kept_a[it].iteration == it
+    assert torch.equal(kept_a[4].generate(z), loaded.generate(z)), "the last kept generator is the final one"
+    assert not torch.equal(kept_a[1].generate(z), loaded.generate(z))
 
 
 def test_the_critic_learns_a_positive_wasserstein_estimate(tmp_path):

@@ -106,6 +106,11 @@ class Preset:
         images (the VAE's, at 28 px for MNIST) and independently seeded models per objective (at least 3 where
         equivalence is to be shown: the random-effects TOST has R - 1 degrees of freedom, and with R = 2 it declares
         an exact null equivalent with probability 0, :func:`otlatent.metrics.simulated_power`).
+    wgan_width, wgan_iterations : int
+        The WGAN-GP of notebook 10 (:mod:`otlatent.wgan`): base width of its generator and critic, and generator
+        iterations (each after ``n_critic`` = 5 critic steps; the DCGAN's resolution and batch size). A WGAN-GP
+        iteration costs about ten DCGAN iterations on a CPU (five critic steps, each with a double backward pass),
+        so the ``cpu`` preset trains a narrow, short one.
     n_recon : int
         Held-out images per corruption and severity in the reconstruction study (notebook 08).
     map_steps : int
@@ -148,6 +153,8 @@ class Preset:
     wae_width: int
     wae_epochs: float
     wae_replicates: int
+    wgan_width: int
+    wgan_iterations: int
     n_recon: int
     map_steps: int
 
@@ -166,7 +173,8 @@ PRESETS: dict[str, Preset] = {
         gan_replicates=2, checkpoint_minutes=1,
         n_score=400, score_splits=2, n_baseline=3, n_boot=40, clf_width=8, clf_epochs=3, clf_train=2_000, clf_test=400,
         vae_resolution=45, vae_width=8, vae_batch=16, vae_epochs=1, vae_max_images=2_048, vae_test=512,
-        vae_replicates=2, wae_width=8, wae_epochs=1, wae_replicates=2, n_recon=32,
+        vae_replicates=2, wae_width=8, wae_epochs=1, wae_replicates=2, wgan_width=8, wgan_iterations=20,
+        n_recon=32,
         map_steps=20,
     ),
     "cpu": Preset(
@@ -178,7 +186,8 @@ PRESETS: dict[str, Preset] = {
         n_score=5_000, score_splits=10, n_baseline=5, n_boot=200, clf_width=16, clf_epochs=8, clf_train=20_000,
         clf_test=2_000,
         vae_resolution=45, vae_width=32, vae_batch=64, vae_epochs=60, vae_max_images=None, vae_test=2_000,
-        vae_replicates=3, wae_width=32, wae_epochs=20, wae_replicates=3, n_recon=250, map_steps=150,
+        vae_replicates=3, wae_width=32, wae_epochs=20, wae_replicates=3, wgan_width=16, wgan_iterations=1_000,
+        n_recon=250, map_steps=150,
     ),
     "paper": Preset(
         name="paper",
@@ -189,7 +198,8 @@ PRESETS: dict[str, Preset] = {
         n_score=50_000, score_splits=10, n_baseline=5, n_boot=1_000, clf_width=32, clf_epochs=15, clf_train=50_000,
         clf_test=10_000,
         vae_resolution=64, vae_width=64, vae_batch=128, vae_epochs=100, vae_max_images=None, vae_test=2_000,
-        vae_replicates=3, wae_width=64, wae_epochs=100, wae_replicates=3, n_recon=1_000, map_steps=500,
+        vae_replicates=3, wae_width=64, wae_epochs=100, wae_replicates=3, wgan_width=64, wgan_iterations=100_000,
+        n_recon=1_000, map_steps=500,
     ),
 }
 # fmt: on
@@ -202,7 +212,8 @@ COUNT_FIELDS: tuple[str, ...] = (
     "n_sim", "n_brute", "n_lp", "grid", "n_trials",
     "gan_epochs", "gan_max_images", "gan_calibration", "gan_replicates",
     "n_score", "n_baseline", "n_boot", "clf_epochs", "clf_train", "clf_test",
-    "vae_epochs", "vae_max_images", "vae_test", "vae_replicates", "wae_epochs", "wae_replicates", "n_recon",
+    "vae_epochs", "vae_max_images", "vae_test", "vae_replicates", "wae_epochs", "wae_replicates", "wgan_iterations",
+    "n_recon",
     "map_steps",
 )  # fmt: skip
 
@@ -224,7 +235,7 @@ def dry_run(preset: Preset) -> Preset:
         gan_replicates=2, n_score=10 * preset.score_splits, n_baseline=3, n_boot=10,
         clf_epochs=5, clf_train=512, clf_test=200,
         vae_epochs=0.2, vae_max_images=2 * preset.vae_batch + 1536, vae_test=512, vae_replicates=2,
-        wae_epochs=0.2, wae_replicates=2, n_recon=8, map_steps=5,
+        wae_epochs=0.2, wae_replicates=2, wgan_iterations=2, n_recon=8, map_steps=5,
     )  # fmt: skip
     assert set(counts) == set(COUNT_FIELDS)
     return dataclasses.replace(

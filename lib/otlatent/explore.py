@@ -129,25 +129,32 @@ def midpoint_sets(pairs: torch.Tensor, quads: torch.Tensor, prior, random=None) 
     return out
 
 
-def table2_latents(prior, n: int, d: int, draws: int, seed: int, replicate: int = 0) -> dict:
+def table2_latents(prior, n: int, d: int, draws: int, seed: int, replicate: int = 0, sets=MIDPOINT_SETS) -> dict:
     """The latents one replicate model is scored on in the replicated Table 2 (notebooks 06-07): ``draws``
-    independent random-sample sets ``{("random samples", k): (n, d)}`` and one set of every :data:`MIDPOINT_SETS`
-    (``{name: (n, d)}``), each from its own seeded draw; replicate ``r`` gets draws of its own.
+    independent random-sample sets ``{("random samples", k): (n, d)}`` and one set of each of ``sets`` (default
+    every :data:`MIDPOINT_SETS`; ``{name: (n, d)}``), each from its own seeded draw; replicate ``r`` gets draws of
+    its own. A subset of ``sets`` gives the same latents for the sets it keeps.
     """
+    unknown = set(sets) - set(MIDPOINT_SETS)
+    if unknown:
+        raise ValueError(f"unknown midpoint sets {sorted(unknown)}; choose from {MIDPOINT_SETS}")
     s = 100 * (replicate + 1)
     out = midpoint_sets(draw(prior, 2 * n, d, seed, s + 1).reshape(2, n, d),
                         draw(prior, 4 * n, d, seed, s + 2).reshape(4, n, d), prior)  # fmt: skip
+    out = {name: z for name, z in out.items() if name in sets}
     out.update({("random samples", k): draw(prior, n, d, seed, s + 10 + k) for k in range(draws)})
     return out
 
 
-def table2_values(decode, scores_of, prior, n: int, d: int, draws: int, seed: int, replicate: int = 0) -> list:
+def table2_values(
+    decode, scores_of, prior, n: int, d: int, draws: int, seed: int, replicate: int = 0, sets=MIDPOINT_SETS
+) -> list:
     """Every score of every set of :func:`table2_latents` for one replicate model: ``decode`` maps latents to images
     in [-1, 1], ``scores_of`` a uint8 image set to ``{score: value}``. Rows ``{set, draw, score, value}`` (draw 0
     for the midpoint sets).
     """
     rows = []
-    for key, z in table2_latents(prior, n, d, draws, seed, replicate).items():
+    for key, z in table2_latents(prior, n, d, draws, seed, replicate, sets).items():
         name, k = key if isinstance(key, tuple) else (key, 0)
         rows += [dict(set=name, draw=k, score=sc, value=v) for sc, v in scores_of(to_uint8(decode(z))).items()]
     return rows

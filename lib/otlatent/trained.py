@@ -17,7 +17,7 @@ from .runs import finished_run
 from .side_by_side import Job, run_side_by_side
 from .vae import VAEConfig, VAERun, load_vae, train_vae
 from .wae import WAEConfig, WAERun, load_wae, train_wae
-from .wgan import WGANConfig, train_wgan_gp
+from .wgan import WGANConfig, load_wgan_gp, train_wgan_gp
 
 __all__ = [
     "iterations_for",
@@ -35,6 +35,8 @@ __all__ = [
     "vae_roles",
     "person_tuples",
     "vae_scorer_for",
+    "wgan_config_for",
+    "wgan_replicates_for",
     "wae_resolution",
     "wae_nz",
     "wae_config_for",
@@ -281,6 +283,42 @@ def wae_replicates_for(
     configs = {(o, r): wae_config_for(study, o, train_images, r) for r in range(replicates) for o in objectives}
     options = {"checkpoint_minutes": study.preset.checkpoint_minutes}
     return _finished_or_trained(configs, train_images, load_wae, study.device, options, workers)
+
+
+def wgan_config_for(study, prior: str, train_images, replicate: int = 0) -> WGANConfig:
+    """The WGAN-GP config of notebook 10: ``prior`` (128-D, as the paper's iWGAN) on ``study``'s dataset with
+    Algorithm 1's defaults (lambda 10, n_critic 5, Adam 1e-4, betas (0, 0.9)), the DCGAN's resolution and batch size,
+    the preset's ``wgan_width`` and ``wgan_iterations``; replicate ``r`` is seeded ``study.seed + r``.
+    """
+    preset = study.preset
+    return WGANConfig(
+        dataset=study.dataset,
+        prior=prior,
+        resolution=preset.gan_resolution,
+        nc=train_images.images_u8.shape[1],
+        width=preset.wgan_width,
+        batch_size=preset.gan_batch,
+        iterations=preset.wgan_iterations,
+        seed=study.seed + replicate,
+        preset=preset.name,
+    )  # float32 always: train_wgan_gp has no autocast (the penalty's double backward stays in float32)
+
+
+def wgan_replicates_for(
+    study, priors=("gaussian", "uniform"), train_images=None, workers: int | None = None, replicates: int | None = None
+) -> dict[tuple[str, int], GANRun]:
+    """``replicates`` (default ``study.preset.gan_replicates``) independently seeded WGAN-GPs per prior
+    (:func:`wgan_config_for`), as ``{(prior, replicate): GANRun}``, trained side by side where not finished.
+
+    They train on the VAE's training images (:func:`vae_images_for` at the DCGAN's resolution), so that every
+    held-out face (the scores' reference and real-data row) is of a person no model of notebook 10 but the DCGANs saw.
+    """
+    if train_images is None:
+        train_images, _ = vae_images_for(study, study.preset.gan_resolution)
+    replicates = study.preset.gan_replicates if replicates is None else replicates
+    configs = {(p, r): wgan_config_for(study, p, train_images, r) for r in range(replicates) for p in priors}
+    options = dcgan_options(study)
+    return _finished_or_trained(configs, train_images, load_wgan_gp, study.device, options, workers)
 
 
 def vae_roles(test_images, max_per_person: int = 6, seed: int = 0) -> pd.Series:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -31,11 +32,20 @@ from .data import to_float
 from .dcgan import GANConfig, GANRun, Generator, _levels, calibrate_batchnorm, dcgan_init, load_generator
 from .priors import get_prior
 from .runs import Training, batch_indices, finished_run, iteration_seed
+from .runtime import load_checkpoint
 
 #: Offset of the seeds of the generator steps' latents (the critic steps use ``iteration_seed(seed, step)``).
 GENERATOR_STREAM = 1_000_003
 
-__all__ = ["Critic", "gradient_penalty", "critic_loss", "WGANConfig", "train_wgan_gp", "load_wgan_gp"]
+__all__ = [
+    "Critic",
+    "gradient_penalty",
+    "critic_loss",
+    "WGANConfig",
+    "train_wgan_gp",
+    "load_wgan_gp",
+    "kept_generators",
+]
 
 
 class Critic(nn.Module):
@@ -116,6 +126,7 @@ def train_wgan_gp(
     stop_after: int | None = None,
     progress: bool = True,
     calibration: int = 4096,
+    keep: int = 4,
 ) -> GANRun:
     r"""Train (or resume, or reload) a WGAN-GP on ``images``; returns a :class:`~otlatent.dcgan.GANRun` whose
     generator has calibrated batch norm (:func:`~otlatent.dcgan.calibrate_batchnorm`), as a DCGAN's.
@@ -125,6 +136,9 @@ def train_wgan_gp(
     one generator step. ``history``: ``loss_d`` (the critic's loss), ``loss_g``, ``wasserstein`` (the critic's
     estimate :math:`\overline{D(x)} - \overline{D(\tilde x)}` at the last critic step) and ``grad_norm`` (the mean
     gradient norm at the interpolates). One process only (no torchrun).
+
+    The generator's weights are also kept at ``keep`` evenly spaced points of training (the last one the end,
+    before batch-norm calibration), for :func:`kept_generators`: an epoch sweep of the same run.
 
     Raises
     ------
@@ -138,7 +152,7 @@ def train_wgan_gp(
     torch.manual_seed(config.seed)
     G = Generator(config.nz, config.nc, config.width, config.resolution).to(device)
     D = Critic(config.nc, config.width, config.resolution).to(device)
-    betas = (config.beta1, config.beta2)
+    betas = (float(config.beta1), float(config.beta2))  # torch refuses an int beside a float
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=betas)
     parts = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d}
@@ -151,7 +165,10 @@ def train_wgan_gp(
         checkpoint_minutes,
         stop_after,
         progress,
+        extra=("kept",),
     )
+    kept = run.extra["kept"]
+    keep_at = set(np.linspace(0, config.iterations, keep + 1).round().astype(int)[1:].tolist()) if keep else set()
     data_u8 = torch.from_numpy(images.images_u8)
     bs = config.batch_size
     G.train()
@@ -183,10 +200,12 @@ def train_wgan_gp(
             wasserstein=(d_real.mean() - d_fake.mean()).item(),
             grad_norm=norms.mean().item(),
         )
+        if i + 1 in keep_at and not any(k[0] == i + 1 for k in kept):
+            kept.append((i + 1, {k: v.detach().clone() for k, v in G.state_dict().items()}))
     done, hist = run.finish()
     if run.complete:
         calibrate_batchnorm(G, prior, n=calibration, seed=config.seed)
-        run.save_model(model_path, {"G": G}, hist, images, device, snapshots=[])
+        run.save_model(model_path, {"G": G}, hist, images, device, snapshots=[], kept=kept)
     G.eval()
     return GANRun(config, G, D, hist, [], done, run.seconds, model_path)
 
@@ -194,3 +213,20 @@ def train_wgan_gp(
 def load_wgan_gp(path: str | Path, device: str = "cpu") -> GANRun:
     """Reload a model saved by :func:`train_wgan_gp` (generator in eval mode; the critic is not kept)."""
     return load_generator(path, device, config_class=WGANConfig)
+
+
+def kept_generators(run: GANRun, calibration: int = 4096) -> dict[int, GANRun]:
+    """The generators kept along the training of ``run`` (a finished WGAN-GP), ``{iteration: GANRun}``, each with its
+    batch norm calibrated on the prior as the final one is (:func:`~otlatent.dcgan.calibrate_batchnorm`), in eval
+    mode. The last one is the final generator up to that calibration.
+    """
+    state = load_checkpoint(run.path, "cpu")
+    device = next(run.generator.parameters()).device
+    out = {}
+    for iteration, weights in sorted(state.get("kept", [])):
+        G = Generator(run.config.nz, run.config.nc, run.config.width, run.config.resolution)
+        G.load_state_dict(weights)
+        G = calibrate_batchnorm(G.to(device), run.prior, n=calibration, seed=run.config.seed).eval()
+        history = {k: v[:iteration] for k, v in run.history.items()}
+        out[iteration] = GANRun(run.config, G, None, history, [], iteration, float("nan"), run.path)
+    return out
