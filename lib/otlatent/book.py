@@ -80,6 +80,7 @@ def stage(src: Path) -> list[str]:
     )
     (src / "index.md").write_text(landing_page(readme, book_files) + toctree)
     (src / "conf.py").write_text(_CONF)
+    _favicon(src / "_static" / "favicon.png")
     return names
 
 
@@ -96,11 +97,28 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "html_image"]
 myst_heading_anchors = 3
 mathjax_path = "mathjax/tex-chtml.js"  # the site's own copy (otlatent.book.mathjax_dir)
 html_static_path = ["_static"]
+html_favicon = "_static/favicon.png"
 html_show_copyright = False
 html_show_sphinx = False
+html_context = {"default_mode": "light"}  # the theme logs an error on a first visit without it
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 suppress_warnings = ["mystnb.unknown_mime_type"]
 """
+
+
+def _favicon(path: Path) -> None:
+    """A 32 px icon: the standard normal density (the prior) over its linear-midpoint law N(0, 1/2)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (32, 32), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(img)
+    x = np.linspace(-3, 3, 32)
+    for sd, colour in ((1.0, (44, 123, 182)), (np.sqrt(0.5), (215, 25, 28))):
+        y = np.exp(-0.5 * (x / sd) ** 2) / sd
+        draw.line([(i, 30 - 26 * v / 1.42) for i, v in enumerate(y)], fill=colour, width=3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
 
 
 def mathjax_dir(cache: Path) -> Path:

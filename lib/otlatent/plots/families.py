@@ -28,6 +28,7 @@ def fit_sensitivity_figure(
             ax.errorbar(mx, my, xerr=np.nan_to_num(xerr), yerr=np.nan_to_num(yerr), fmt=_MARKERS[k % len(_MARKERS)],
                         color=colors(k % 10), capsize=2, label=family, ms=6)  # fmt: skip
         ax.axhline(0, color="#4d4d4d", lw=0.8)
+        ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(col.replace(" %", ": FID change (%)").replace(" diff", ": FID change"))
     axes[0][-1].legend(fontsize=7, loc="best")
@@ -50,8 +51,9 @@ def sweep_figure(
             ax.plot(g[x], g[col], color=colors(k % 10), lw=1, alpha=0.7)
             ax.scatter(g[x], g[col], s=sizes, color=colors(k % 10), label=label, zorder=3)
         ax.axhline(0, color="#4d4d4d", lw=0.8)
+        ax.set_xscale("log")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel(col.replace(" %", ": FID change (%)"))
+        ax.set_ylabel(col.replace(" %", ": FID change (%)").replace(" diff", ": FID change"))
     axes[0][-1].legend(fontsize=7, loc="best", title=f"run (markers grow with {step})", title_fontsize=7)
     fig.tight_layout()
     return fig
