@@ -23,8 +23,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("OTLATENT_BOOK_HTML", ROOT / "build" / "book" / "html"))
 SHOTS = SITE.parent / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+# Debian's chromium (what .ci/run installs), else a Chrome on PATH (GitHub's runners: google-chrome, chromedriver)
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), "/usr/bin/chromium")
+CHROMEDRIVER = shutil.which("chromedriver") or os.path.join(
+    os.environ.get("CHROMEWEBDRIVER", "/usr/bin"), "chromedriver"
+)
 
 if not (SITE / "index.html").exists():
     pytest.fail(f"no site at {SITE}: run `make book` first", pytrace=False)
