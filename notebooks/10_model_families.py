@@ -518,7 +518,8 @@ study.save_table(
 # mismatch depends on how well the generator is fitted" holds in the relative measure the paper reports, within a
 # family: a generator that has learned the prior's typical set well makes its random samples much better and its
 # off-distribution midpoints only a little better, so the ratio grows. The absolute damage does not grow.
-#
+
+# %% [markdown]
 # ## Summary
 #
 # - WGAN-GP replaces weight clipping by a gradient penalty at interpolates; its critic's estimate is a usable
@@ -530,6 +531,7 @@ study.save_table(
 # - Along training, the relative loss grows as the fit improves (a strong, within-run result); the absolute loss does
 #   not, so the ratio effect is a large part of it. Report both when you compare models.
 
+# %% [markdown]
 # ## Exercises
 #
 # 1. Rank the families by the relative and by the absolute FID increase of their 4-point linear midpoints. Which
