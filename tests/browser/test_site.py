@@ -40,7 +40,6 @@ from selenium.webdriver.common.by import By  # noqa: E402
 
 PAGES = sorted(str(p.relative_to(SITE)) for p in SITE.rglob("*.html") if "_static" not in p.parts)
 NOTEBOOK_PAGES = [p for p in PAGES if p.startswith("notebooks/")]
-LINKS: dict[str, list[str]] = {}  # page -> the links on it, collected while each page is checked
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +90,23 @@ def _errors(browser):
     return [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
 
 
+_RECORD = (
+    "return {links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),"
+    " math: document.querySelectorAll('.math').length, typeset: document.querySelectorAll('mjx-container').length,"
+    " own_mathjax: Array.from(document.scripts).filter(s => s.src.includes('_static/mathjax/tex-chtml.js')).length,"
+    " details: Array.from(document.querySelectorAll('details:not(.hide)')).filter(d => d.querySelector('p'))"
+    "   .map(d => [d.open, d.querySelector('p').offsetParent !== null])};"
+)
+SEEN: dict[str, dict] = {}  # page -> what the page test recorded (links, math, solutions), so no page loads twice
+
+
+def _seen(browser, server, page) -> dict:
+    if page not in SEEN:  # not visited by the page test in this session (pytest -k)
+        _open(browser, server + page)
+        SEEN[page] = browser.execute_script(_RECORD)
+    return SEEN[page]
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_loads_everything_from_the_site(browser, server, page):
     _open(browser, server + page)
@@ -109,19 +125,13 @@ def test_page_loads_everything_from_the_site(browser, server, page):
         ".filter(id => id && !document.getElementById(decodeURIComponent(id)));"
     )
     assert missing_anchors == [], f"{page}: links to anchors that are not on the page"
-    LINKS[page] = browser.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);")
+    SEEN[page] = browser.execute_script(_RECORD)
 
 
 def test_internal_links_resolve(browser, server):
     targets = set()
     for page in PAGES:
-        if page not in LINKS:  # not visited by the page test in this session (pytest -k)
-            _open(browser, server + page)
-            LINKS[page] = browser.execute_script(
-                "return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);"
-            )
-        # the pages' links were collected on another server port in another session only if LINKS was filled there
-        targets |= {urllib.parse.urldefrag(h)[0] for h in LINKS[page] if h.startswith(server)}
+        targets |= {urllib.parse.urldefrag(h)[0] for h in _seen(browser, server, page)["links"] if h.startswith(server)}
     bad = []
     for url in sorted(targets):
         try:
@@ -133,21 +143,21 @@ def test_internal_links_resolve(browser, server):
     assert len(targets) > len(PAGES) and bad == []
 
 
-@pytest.mark.parametrize("page", NOTEBOOK_PAGES[:3] + ["index.html"])
+@pytest.mark.parametrize("page", ["index.html", *NOTEBOOK_PAGES])
 def test_math_is_typeset_by_the_sites_mathjax(browser, server, page):
-    _open(browser, server + page)
-    counts = browser.execute_script(
-        "return [document.querySelectorAll('.math').length, document.querySelectorAll('mjx-container').length,"
-        " Array.from(document.scripts).filter(s => s.src.includes('_static/mathjax/tex-chtml.js')).length];"
-    )
-    math, typeset, own_mathjax = counts
-    assert own_mathjax == 1, f"{page} does not load the site's MathJax"
+    rec = _seen(browser, server, page)
+    assert rec["own_mathjax"] == 1, f"{page} does not load the site's MathJax"
     if page != "index.html":
-        assert math > 0, f"{page} has no math to typeset"
-    assert typeset >= math, f"{page}: {math} math elements, {typeset} typeset"
+        assert rec["math"] > 0, f"{page} has no math to typeset"
+    assert rec["typeset"] >= rec["math"], f"{page}: {rec['math']} math elements, {rec['typeset']} typeset"
 
 
 def test_solutions_stay_hidden_until_clicked(browser, server):
+    # worked solutions written in markdown (<details>) are closed and their text hidden on every page
+    closed = [(p, opened, visible) for p in NOTEBOOK_PAGES for opened, visible in _seen(browser, server, p)["details"]]
+    assert closed, "no markdown solution found on any page"
+    assert [c for c in closed if c[1] or c[2]] == [], "solutions shown before they are opened"
+    # solution code cells (tag solution -> hide-cell) are collapsed and open when clicked
     page = next(p for p in NOTEBOOK_PAGES if p.startswith("notebooks/09"))
     _open(browser, server + page)
     cells = browser.find_elements(By.CSS_SELECTOR, ".cell.tag_hide-cell")
@@ -160,16 +170,6 @@ def test_solutions_stay_hidden_until_clicked(browser, server):
     summary.click()
     time.sleep(0.5)
     assert inner.is_displayed(), "a solution cell does not open when clicked"
-    # worked solutions written in markdown (<details>, not the code cells' toggles) are closed too
-    shown = 0
-    for page in NOTEBOOK_PAGES:
-        _open(browser, server + page)
-        for d in browser.find_elements(By.CSS_SELECTOR, "details:not(.hide)"):
-            body = d.find_elements(By.CSS_SELECTOR, "p")
-            if body:
-                assert d.get_attribute("open") is None and not body[0].is_displayed(), f"{page}: an open solution"
-                shown += 1
-    assert shown > 0, "no markdown solution found on any page"
 
 
 def test_screenshots_of_the_landing_page_and_a_notebook(browser, server):
