@@ -65,13 +65,19 @@ def test_fit_and_sensitivity_by_hand():
     assert out.fit == 10 and out["4-point linear %"] == pytest.approx(50) and out["4-point linear diff"] == 5
 
 
-def test_family_summary_is_the_t_interval():
+def test_family_summary_is_the_t_interval_on_the_right_scale():
     x = np.array([1.0, 2.5, 4.0])
-    table = families.family_summary(pd.DataFrame(dict(family="A", replicate=[0, 1, 2], fit=x)))
-    low, high = stats.t.interval(0.95, 2, loc=x.mean(), scale=stats.sem(x))
-    assert table.loc["A", ("fit", "low")] == pytest.approx(low) and table.loc["A", ("fit", "high")] == pytest.approx(
-        high
-    )
+    pct = np.array([-50.0, 100.0, 300.0])
+    frame = pd.DataFrame({"family": "A", "replicate": [0, 1, 2], "fit": x, "s diff": x, "s %": pct})
+    row = families.family_summary(frame).loc["A"]
+    low, high = stats.t.interval(0.95, 2, loc=x.mean(), scale=stats.sem(x))  # absolute changes: the plain interval
+    assert (row[("s diff", "low")], row[("s diff", "high")]) == pytest.approx((low, high))
+    lx = np.log(x)  # the fit: geometric mean and a log-scale interval, never below zero
+    low, high = np.exp(stats.t.interval(0.95, 2, loc=lx.mean(), scale=stats.sem(lx)))
+    assert row[("fit", "mean")] == pytest.approx(np.exp(lx.mean())) and low > 0
+    assert (row[("fit", "low")], row[("fit", "high")]) == pytest.approx((low, high))
+    lr = np.log1p(pct / 100)  # relative changes: the geometric mean ratio, never below -100%
+    assert row[("s %", "mean")] == pytest.approx(100 * np.expm1(lr.mean())) and row[("s %", "low")] > -100
 
 
 def test_rank_association_is_exact_over_all_pairings():

@@ -134,8 +134,13 @@ def fit_and_sensitivity(
 
 
 def family_summary(per_model: pd.DataFrame, family: str = "family", level: float = 0.95) -> pd.DataFrame:
-    """Mean and ``level`` Student-t interval over the replicates of each family, for every numeric column of
+    r"""Mean and ``level`` Student-t interval over the replicates of each family, for every numeric column of
     :func:`fit_and_sensitivity`'s table: columns ``(<column>, "mean" | "low" | "high")``, plus ``replicates``.
+
+    Quantities that are positive by construction are summarised on the log scale, so that no interval leaves their
+    range: ``fit`` by its geometric mean, :math:`\exp(\overline{\log x} \pm t\, s_{\log x}/\sqrt R)`, and the
+    relative changes (``"... %"``) through the ratio :math:`1 + c/100` (a geometric mean ratio, shown again in %).
+    Absolute changes (``"... diff"``) get the plain t interval.
     """
     cols = [
         c for c in per_model.columns if c not in (family, "replicate") and np.issubdtype(per_model[c].dtype, np.number)
@@ -145,9 +150,16 @@ def family_summary(per_model: pd.DataFrame, family: str = "family", level: float
         row = {("replicates", ""): len(g)}
         for c in cols:
             x = g[c].to_numpy(float)
-            m = x.mean()
-            h = stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan
-            row.update({(c, "mean"): m, (c, "low"): m - h, (c, "high"): m + h})
+            to, back = (np.log, np.exp) if c == "fit" else (None, None)
+            if c.endswith(" %"):
+                to, back = (lambda v: np.log1p(v / 100)), (lambda u: 100 * np.expm1(u))
+            u = to(x) if to else x
+            m = u.mean()
+            h = stats.t.ppf(0.5 + level / 2, len(u) - 1) * u.std(ddof=1) / np.sqrt(len(u)) if len(u) > 1 else np.nan
+            lo, mid, hi = m - h, m, m + h
+            if back:
+                lo, mid, hi = back(lo), back(mid), back(hi)
+            row.update({(c, "mean"): mid, (c, "low"): lo, (c, "high"): hi})
         out[name] = row
     table = pd.DataFrame.from_dict(out, orient="index")
     table.columns = pd.MultiIndex.from_tuples(table.columns)
