@@ -73,16 +73,21 @@ def browser():
 
 
 def _open(browser, url):
+    """Load ``url``, make every image load now (not lazily), and wait (60 s at most) until the images are complete
+    and MathJax's startup typesetting has finished."""
     browser.get(url)
     browser.execute_script("document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager');")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         pending = browser.execute_script(
-            "const m = window.MathJax; const typeset = !m || !m.startup || m.startup.document.state() >= 200;"
+            "const m = window.MathJax;"
+            "if (m && m.startup && m.startup.promise && !window.__watched) {"
+            "  window.__watched = true; m.startup.promise.then(() => { window.__typeset = true; }); }"
+            "const typeset = window.__typeset === true || !(m && m.startup);"
             "return Array.from(document.images).filter(i => !i.complete).length + (typeset ? 0 : 1);"
         )
         if pending == 0:
-            break
+            return
         time.sleep(0.2)
 
 
@@ -95,7 +100,7 @@ _RECORD = (
     " math: document.querySelectorAll('.math').length, typeset: document.querySelectorAll('mjx-container').length,"
     " own_mathjax: Array.from(document.scripts).filter(s => s.src.includes('_static/mathjax/tex-chtml.js')).length,"
     " details: Array.from(document.querySelectorAll('details:not(.hide)')).filter(d => d.querySelector('p'))"
-    "   .map(d => [d.open, d.querySelector('p').offsetParent !== null])};"
+    "   .map(d => [d.open, d.querySelector('p').checkVisibility({contentVisibilityAuto: true})])};"
 )
 SEEN: dict[str, dict] = {}  # page -> what the page test recorded (links, math, solutions), so no page loads twice
 
@@ -157,6 +162,16 @@ def test_solutions_stay_hidden_until_clicked(browser, server):
     closed = [(p, opened, visible) for p in NOTEBOOK_PAGES for opened, visible in _seen(browser, server, p)["details"]]
     assert closed, "no markdown solution found on any page"
     assert [c for c in closed if c[1] or c[2]] == [], "solutions shown before they are opened"
+    _open(browser, server + closed[0][0])  # and one of them opens when its summary is clicked
+    details = next(d for d in browser.find_elements(By.CSS_SELECTOR, "details:not(.hide)")
+                   if d.find_elements(By.TAG_NAME, "p"))  # fmt: skip
+    summary = details.find_element(By.TAG_NAME, "summary")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+    summary.click()
+    assert browser.execute_script(
+        "return arguments[0].open && arguments[0].querySelector('p').checkVisibility({contentVisibilityAuto: true});",
+        details,
+    ), "a markdown solution does not open when clicked"
     # solution code cells (tag solution -> hide-cell) are collapsed and open when clicked
     page = next(p for p in NOTEBOOK_PAGES if p.startswith("notebooks/09"))
     _open(browser, server + page)
