@@ -379,8 +379,9 @@ study.save_table(
     "families",
     caption=(
         f"Every family on {study.dataset} faces, {R} replicates each, mean [95% t interval over replicates]: fit (FID of "
-        f"random samples to {len(reference_u8):,} held-out faces, {n:,} samples per draw), and the FID change of each "
-        "midpoint set against the same model's random samples, relative (%) and absolute (diff)."
+        f"random samples to {len(reference_u8):,} held-out faces, {n:,} samples per draw; geometric mean, log-scale "
+        "interval), and the FID change of each midpoint set against the same model's random samples, relative (%; "
+        "geometric mean ratio) and absolute (diff; arithmetic)."
     ),
 )
 study.save_table(

@@ -32,7 +32,7 @@ def test_environment_yml_matches_pyproject():
     pyproject = runtime + [d for extra in project["optional-dependencies"].values() for d in extra]
     pip_block = (ROOT / "environment.yml").read_text().split("- pip:", 1)[1]
     pip_reqs = [line.strip()[2:] for line in pip_block.splitlines() if line.strip().startswith("- ")]
-    assert "-e .[test,lab,book]" in pip_reqs, "environment.yml must install the otlatent package itself, with its extras"
+    assert "-e .[test,lab,book]" in pip_reqs, "environment.yml must install the otlatent package, with its extras"
     pip_reqs.remove("-e .[test,lab,book]")
     assert sorted(pip_reqs) == sorted(pyproject), "environment.yml and pyproject.toml list different requirements"
     assert {"torch", "torchvision", "papermill", "nbval", "seaborn", "pandas", "jupyterlab"} <= _requirement_names(

@@ -226,9 +226,9 @@ def dry_run(preset: Preset) -> Preset:
     iterations; the VAE holds out a fifth of ``2 * batch + 1536`` images (enough people for notebook 07's
     roles) and takes at most five iterations (a fifth of an epoch) on the rest; and
     a finished generator's batch norm is calibrated on two batches of latents; a WGAN-GP takes three generator
-    iterations, the fewest that keep three distinct generators for notebook 10's within-run test.  ``n_score`` puts ten images in
-    each of the preset's ``score_splits``.  The scoring classifier gets 40 steps (5 epochs of 512 images): at
-    64 px it needs about that many to beat chance on its held-out images, which notebook 06 asserts.
+    iterations, the fewest that keep three distinct generators for notebook 10's within-run test.  ``n_score`` puts
+    ten images in each of the preset's ``score_splits``.  The scoring classifier gets 40 steps (5 epochs of 512
+    images): at 64 px it needs about that many to beat chance on its held-out images, which notebook 06 asserts.
     """
     counts = dict(
         n_sim=20_000, n_brute=5, n_lp=20, grid=201, n_trials=40,
