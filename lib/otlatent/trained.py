@@ -67,16 +67,26 @@ def dcgan_config_for(study, prior: str, images, replicate: int = 0) -> GANConfig
     """
     preset = study.preset
     return GANConfig(
+        **_gan_fields(study, prior, images, replicate),
+        width=preset.gan_width,
+        iterations=iterations_for(len(images), preset),
+        precision=study.precision,
+    )
+
+
+def _gan_fields(study, prior: str, images, replicate: int) -> dict:
+    """The config fields every GAN of a notebook run shares: dataset, prior, the DCGAN resolution and batch size,
+    the images' channels, replicate ``r``'s seed ``study.seed + r`` and the preset's name.
+    """
+    preset = study.preset
+    return dict(
         dataset=study.dataset,
         prior=prior,
         resolution=preset.gan_resolution,
         nc=images.images_u8.shape[1],
-        width=preset.gan_width,
         batch_size=preset.gan_batch,
-        iterations=iterations_for(len(images), preset),
         seed=study.seed + replicate,
         preset=preset.name,
-        precision=study.precision,
     )
 
 
@@ -292,15 +302,9 @@ def wgan_config_for(study, prior: str, train_images, replicate: int = 0) -> WGAN
     """
     preset = study.preset
     return WGANConfig(
-        dataset=study.dataset,
-        prior=prior,
-        resolution=preset.gan_resolution,
-        nc=train_images.images_u8.shape[1],
+        **_gan_fields(study, prior, train_images, replicate),
         width=preset.wgan_width,
-        batch_size=preset.gan_batch,
         iterations=preset.wgan_iterations,
-        seed=study.seed + replicate,
-        preset=preset.name,
     )  # float32 always: train_wgan_gp has no autocast (the penalty's double backward stays in float32)
 
 
