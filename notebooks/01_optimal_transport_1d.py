@@ -506,34 +506,49 @@ study.savefig(fig, "maps_gaussian_and_analogy", caption=(
 #    against `transport1d.monotone_map`.
 # 3. **Gaussian $W_2$.** Show that $W_2^2\big(N(m_1,\sigma_1^2), N(m_2,\sigma_2^2)\big) = (m_1-m_2)^2 + (\sigma_1-\sigma_2)^2$
 #    from the quantile formula, and check it on samples.
+# 4. **Predict, then run.** The uniform prior on $[-1, 1]$ puts half of its mass in $[-\frac12, \frac12]$. What
+#    fraction of the components of a linear midpoint $(Z_1 + Z_2)/2$ falls there: about 60 %, 75 % or 90 %? And after
+#    the map $T$? Write both guesses down, then open the solution.
 #
 # ### Solutions
 #
-# **1.** $x = \{0, 1\}$, $y = \{1, 2\}$: sorted costs $1 + 1 = 2$, crossed $\sqrt2 + 0 \approx 1.41$ (the concave-cost
+# <details><summary>Solution 1</summary>
+#
+# $x = \{0, 1\}$, $y = \{1, 2\}$: sorted costs $1 + 1 = 2$, crossed $\sqrt2 + 0 \approx 1.41$ (the concave-cost
 # cell of section 3). In the exchange argument the crossed differences $a \le b, c \le d$ have the same sum as the
 # uncrossed ones; for $h$ concave on $[0, \infty)$ (all four differences have one sign here) the inequality flips, $h(b)+h(c) \ge h(a)+h(d)$, so uncrossing can only hurt.
+#
+# </details>
 
-# %%
+# %% jupyter={"source_hidden": true} tags=["solution"]
 h = lambda d: np.sqrt(np.abs(d))
 print(f"sorted {h(np.array([0, 1]) - np.array([1, 2])).sum():.3f}  crossed {h(np.array([0, 1]) - np.array([2, 1])).sum():.3f}")
 
 # %% [markdown]
-# **2.** $F_Y(y) = (1+y)^2/2$ on $[-1, 0]$ and $1 - (1-y)^2/2$ on $[0, 1]$; $F_Z^{-1}(u) = 2u - 1$. So
+# <details><summary>Solution 2</summary>
+#
+# $F_Y(y) = (1+y)^2/2$ on $[-1, 0]$ and $1 - (1-y)^2/2$ on $[0, 1]$; $F_Z^{-1}(u) = 2u - 1$. So
 # $T(y) = (1+y)^2 - 1$ for $y \le 0$ and $T(y) = 1 - (1-y)^2$ for $y \ge 0$, i.e. $T(y) = \operatorname{sign}(y)\,\big(1-(1-|y|)^2\big)$.
 # It fixes $0$ and $\pm1$ and has slope 2 at 0, where the triangular density is twice the uniform one.
+#
+# </details>
 
-# %%
+# %% jupyter={"source_hidden": true} tags=["solution"]
 yy = np.linspace(-1, 1, 101)
 T_closed = np.sign(yy) * (1 - (1 - np.abs(yy)) ** 2)
 np.testing.assert_allclose(transport1d.monotone_map(yy, y_mid, prior_u), T_closed, atol=1e-12)
 print("closed form matches transport1d.monotone_map on [-1, 1]")
 
 # %% [markdown]
-# **3.** $F_i^{-1}(u) = m_i + \sigma_i\Phi^{-1}(u)$, so $W_2^2 = E\big[(m_1 - m_2 + (\sigma_1-\sigma_2)X)^2\big]$ with
+# <details><summary>Solution 3</summary>
+#
+# $F_i^{-1}(u) = m_i + \sigma_i\Phi^{-1}(u)$, so $W_2^2 = E\big[(m_1 - m_2 + (\sigma_1-\sigma_2)X)^2\big]$ with
 # $X\sim N(0,1)$, which is $(m_1-m_2)^2 + (\sigma_1-\sigma_2)^2$ since $E X = 0$ and $E X^2 = 1$. A quadrature of the
 # quantile formula agrees to its accuracy, and sorting samples to the sampling error:
+#
+# </details>
 
-# %%
+# %% jupyter={"source_hidden": true} tags=["solution"]
 m1_, s1_, m2_, s2_ = 0.5, 1.0, -1.0, 3.0
 w2_closed = math.hypot(m1_ - m2_, s1_ - s2_)
 w2_quad = math.sqrt(quad(lambda u: (st.norm.ppf(u, m1_, s1_) - st.norm.ppf(u, m2_, s2_)) ** 2, 0, 1, limit=200)[0])
@@ -541,3 +556,26 @@ w2_samples = transport1d.wasserstein_1d(rng.normal(m1_, s1_, cfg.n_sim), rng.nor
 print(f"closed form {w2_closed:.6f}, quadrature {w2_quad:.6f}, from {cfg.n_sim:,} samples per side {w2_samples:.4f}")
 np.testing.assert_allclose(w2_quad, w2_closed, rtol=1e-7)
 np.testing.assert_allclose(kantorovich.gaussian_w2(m1_, s1_**2, m2_, s2_**2), w2_closed, rtol=1e-12)
+
+# %% [markdown]
+# <details><summary>Solution 4</summary>
+#
+# 75 %, then 50 %. The midpoint has the triangular density $1 - |y|$, so
+# $P(|Y| > \frac12) = 2\int_{1/2}^1 (1-y)\,dy = \frac14$: three quarters of its mass crowds into the middle half of
+# the interval — the "midpoints are too close to the centre" of the paper, in one dimension. $T$ is increasing, so
+# $T(Y)$ lies in $[-T(\frac12), T(\frac12)] = [-\frac34, \frac34]$ exactly when $Y$ lies in $[-\frac12, \frac12]$;
+# $T(Y)$ is uniform, so that is again 75 % — of a wider interval — and $[-\frac12, \frac12]$ holds 50 %, as for the
+# prior. The cell checks both on samples.
+#
+# </details>
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+z1_, z2_ = rng.uniform(-1, 1, cfg.n_sim), rng.uniform(-1, 1, cfg.n_sim)
+mid_ = (z1_ + z2_) / 2
+matched_ = transport1d.monotone_map(mid_, y_mid, prior_u)
+inside = {"prior": np.mean(np.abs(z1_) <= 0.5), "linear midpoint": np.mean(np.abs(mid_) <= 0.5),
+          "T(midpoint)": np.mean(np.abs(matched_) <= 0.5)}
+print({name: f"{v:.1%}" for name, v in inside.items()}, f"in [-1/2, 1/2], {cfg.n_sim:,} samples")
+tol = 5 / math.sqrt(cfg.n_sim)
+assert abs(inside["linear midpoint"] - 0.75) < tol and abs(inside["T(midpoint)"] - 0.5) < tol
+assert abs(np.mean(np.abs(matched_) <= 0.75) - 0.75) < tol

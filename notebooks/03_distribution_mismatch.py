@@ -469,18 +469,32 @@ study.save_table(path_table, "norms_along_paths", caption=(
 # %% [markdown]
 # ### Solutions
 #
-# 1. With $c = (\frac14,\frac14,\frac14,\frac14)$, $\sum c_i^2 = \frac14$, so $T(y) = y/\sqrt{1/4} = 2y$ and
-#    $\tilde y = \frac12\sum_i z_i$. The linear centre has component variance $s^2 = \frac14$; per component
-#    $\mathrm{KL}(\mathcal N(0,s^2)\|\mathcal N(0,1)) = \frac12(s^2 - 1 - \ln s^2) = \frac12(-\frac34 + \ln 4) = 0.318$,
-#    so $31.8$ nats for $d=100$ — the "KL exact" entry of the Gaussian 4-point row (the next cell checks it).
-# 2. $Y = (z_1+z_2)/2$ has the triangular density $1-|y|$ on $[-1,1]$, so for $y \ge 0$,
-#    $F_Y(y) = \frac12 + y - \frac{y^2}{2}$, and $T(y) = 2F_Y(y) - 1 = 2y - y^2 = y(2-|y|)$; by symmetry
-#    the same formula holds for $y<0$.
-# 3. Gaussian: $z + \varepsilon u \sim \mathcal N(0, 1+\varepsilon^2)$ equals the prior only for $\varepsilon = 0$.
-#    Uniform: for any $\varepsilon > 0$ the sample leaves $[-1,1]$ with positive probability (its support is
-#    $[-1-\varepsilon, 1+\varepsilon]$), so the KL is infinite and matching is always needed.
+# <details><summary>Solution 1</summary>
+#
+# With $c = (\frac14,\frac14,\frac14,\frac14)$, $\sum c_i^2 = \frac14$, so $T(y) = y/\sqrt{1/4} = 2y$ and
+# $\tilde y = \frac12\sum_i z_i$. The linear centre has component variance $s^2 = \frac14$; per component
+# $\mathrm{KL}(\mathcal N(0,s^2)\|\mathcal N(0,1)) = \frac12(s^2 - 1 - \ln s^2) = \frac12(-\frac34 + \ln 4) = 0.318$,
+# so $31.8$ nats for $d=100$ — the "KL exact" entry of the Gaussian 4-point row (the next cell checks it).
+#
+# </details>
+#
+# <details><summary>Solution 2</summary>
+#
+# $Y = (z_1+z_2)/2$ has the triangular density $1-|y|$ on $[-1,1]$, so for $y \ge 0$,
+# $F_Y(y) = \frac12 + y - \frac{y^2}{2}$, and $T(y) = 2F_Y(y) - 1 = 2y - y^2 = y(2-|y|)$; by symmetry
+# the same formula holds for $y<0$.
+#
+# </details>
+#
+# <details><summary>Solution 3</summary>
+#
+# Gaussian: $z + \varepsilon u \sim \mathcal N(0, 1+\varepsilon^2)$ equals the prior only for $\varepsilon = 0$.
+# Uniform: for any $\varepsilon > 0$ the sample leaves $[-1,1]$ with positive probability (its support is
+# $[-1-\varepsilon, 1+\varepsilon]$), so the KL is infinite and matching is always needed.
+#
+# </details>
 
-# %%
+# %% jupyter={"source_hidden": true} tags=["solution"]
 # NBVAL_CHECK_OUTPUT
 kl4 = mismatch.kl_exact(matching.sum_law(gauss, (0.25,) * 4), D)
 assert abs(kl4 - 100 * 0.5 * (-0.75 + math.log(4))) < 1e-3
@@ -490,14 +504,18 @@ print(f"Gaussian linear 4-point centre, d={D}: KL = {kl4:.2f} nats; uniform vici
       f"KL = {mismatch.kl_exact(matching.sum_law(unif, (1.0, 0.5)), D)}")
 
 # %% [markdown]
-# 4. About 4 %. Two independent latents in high dimension are nearly orthogonal: $\cos\Omega \approx \mathcal N(0, 1/d)$.
-#    SLERP's midpoint weight is $\sin(\Omega/2)/\sin\Omega = 1/\sqrt{2(1+\cos\Omega)} \approx (1 - \cos\Omega/2)/\sqrt2$,
-#    so it differs from the matched midpoint by a factor off by $|\cos\Omega|/2$, on average
-#    $\sqrt{2/\pi}/(2\sqrt d) = 0.040$ for $d = 100$. That is why SLERP looks almost right for Gaussian priors in
-#    high dimension (norms of the right size, Figure 2), while its law is still not the prior's: the factor varies from
-#    pair to pair, which makes the norms too concentrated. The cell checks the prediction on 20,000 pairs.
+# <details><summary>Solution 4</summary>
+#
+# About 4 %. Two independent latents in high dimension are nearly orthogonal: $\cos\Omega \approx \mathcal N(0, 1/d)$.
+# SLERP's midpoint weight is $\sin(\Omega/2)/\sin\Omega = 1/\sqrt{2(1+\cos\Omega)} \approx (1 - \cos\Omega/2)/\sqrt2$,
+# so it differs from the matched midpoint by a factor off by $|\cos\Omega|/2$, on average
+# $\sqrt{2/\pi}/(2\sqrt d) = 0.040$ for $d = 100$. That is why SLERP looks almost right for Gaussian priors in
+# high dimension (norms of the right size, Figure 2), while its law is still not the prior's: the factor varies from
+# pair to pair, which makes the norms too concentrated. The cell checks the prediction on 20,000 pairs.
+#
+# </details>
 
-# %% jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["solution"]
 # NBVAL_CHECK_OUTPUT
 za, zb = gauss.sample(20_000, D, seed=seed + 11), gauss.sample(20_000, D, seed=seed + 12)
 matched_mid = matching.matched_lerp(za, zb, 0.5, gauss)

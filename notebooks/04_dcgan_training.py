@@ -152,7 +152,11 @@ for name, r in runs.items():
 # %% [markdown]
 # ## Final samples
 #
-# The same latent seeds for both generators (drawn from each one's own prior), beside real images.
+# The same latent seeds for both generators (drawn from each one's own prior), beside real images. Every sample in
+# this study is decoded in **eval mode**, with batch norm's statistics recalibrated over prior samples after training
+# (`dcgan.calibrate_batchnorm`), so that each image depends on its own latent only. In train mode batch norm would
+# rescale each batch to its own mean and variance — a batch of midpoints included — and hide part of the effect the
+# paper measures; notebook 05 shows by how much.
 
 # %%
 samples = {name: r.generate(r.prior.sample(64, 100, seed=seed + 1, device="cpu")) for name, r in runs.items()}
@@ -215,13 +219,22 @@ study.savefig(fig, "replicate_samples", caption=(
 #
 # ### Solutions
 #
-# 1. `dcgan.train_dcgan(images, dcgan.GANConfig(dataset=dataset, prior="gaussian", beta1=0.9, ...))`, with the
-#    other fields as in `trained.dcgan_config_for(study, "gaussian", images)` (a different `beta1` is a different
-#    run, so it trains in its own folder). This notebook has not run it: compare the two `loss_figure`s and sample
-#    grids yourself. What to look for: Radford et al. found $\beta_1 = 0.9$ made training oscillate and less stable;
-#    whether that shows at this preset's budget is what the exercise measures.
-# 2. $0.7\,z$ lies inside the training shell ($\|z\| \approx 7$ instead of 10), where the generator has not been
-#    trained; notebooks 05 and 06 find such latents decode to smoother, duller images. The cell measures it here:
+# <details><summary>Solution 1</summary>
+#
+# `dcgan.train_dcgan(images, dcgan.GANConfig(dataset=dataset, prior="gaussian", beta1=0.9, ...))`, with the
+# other fields as in `trained.dcgan_config_for(study, "gaussian", images)` (a different `beta1` is a different
+# run, so it trains in its own folder). This notebook has not run it: compare the two `loss_figure`s and sample
+# grids yourself. What to look for: Radford et al. found $\beta_1 = 0.9$ made training oscillate and less stable;
+# whether that shows at this preset's budget is what the exercise measures.
+#
+# </details>
+#
+# <details><summary>Solution 2</summary>
+#
+# $0.7\,z$ lies inside the training shell ($\|z\| \approx 7$ instead of 10), where the generator has not been
+# trained; notebooks 05 and 06 find such latents decode to smoother, duller images. The cell measures it here:
+#
+# </details>
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 from otlatent import metrics
@@ -234,12 +247,21 @@ shrunk.loc["change %"] = 100 * (shrunk.loc["0.7 z"] / shrunk.loc["z"] - 1)
 shrunk.round(4)
 
 # %% [markdown]
-# 3. Its latents are drawn from $[-1, 1]^{100}$; an analogy can produce components up to $\pm 3$, a region the
-#    generator never saw. The matched analogy maps them back into $[-1, 1]$ (notebook 03).
-# 4. The losses of replicates of one configuration are close (the game settles at similar values), and so are coarse
-#    image statistics; what differs is *which* images a latent decodes to (the replicate grid) and how good they are
-#    — notebook 06 finds one LFW replicate whose random samples are several times further from the real faces in FID
-#    than the other two. The statistics of each replicate:
+# <details><summary>Solution 3</summary>
+#
+# Its latents are drawn from $[-1, 1]^{100}$; an analogy can produce components up to $\pm 3$, a region the
+# generator never saw. The matched analogy maps them back into $[-1, 1]$ (notebook 03).
+#
+# </details>
+#
+# <details><summary>Solution 4</summary>
+#
+# The losses of replicates of one configuration are close (the game settles at similar values), and so are coarse
+# image statistics; what differs is *which* images a latent decodes to (the replicate grid) and how good they are
+# — notebook 06 finds one LFW replicate whose random samples are several times further from the real faces in FID
+# than the other two. The statistics of each replicate:
+#
+# </details>
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 per_replicate = {f"{name} #{rep}": metrics.image_statistics(

@@ -317,9 +317,13 @@ explorer.widget()
 #
 # ### Solutions
 #
-# 1. Rescaling fixes the norm, but not the component law: for the uniform prior the rescaled midpoint still has
-#    triangular, not uniform, components (mass piles up near 0 and the corners of the cube are never reached).
-#    The matched map fixes every component's law, hence the norm too.
+# <details><summary>Solution 1</summary>
+#
+# Rescaling fixes the norm, but not the component law: for the uniform prior the rescaled midpoint still has
+# triangular, not uniform, components (mass piles up near 0 and the corners of the cube are never reached).
+# The matched map fixes every component's law, hence the norm too.
+#
+# </details>
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 from scipy import stats
@@ -338,9 +342,22 @@ for name, v in {"norm-rescaled": rescaled, "matched": matched_mid}.items():
 assert law["norm-rescaled"][0] > 0 and law["matched"][0] == 0 and law["norm-rescaled"][1] > 5 * law["matched"][1]
 
 # %% [markdown]
+# <details><summary>Solution 1 (continued)</summary>
+#
 # The rescaled midpoint has the right norm but components that are neither uniform nor inside the cube; the matched
 # one has both.
 #
-# 2. No: every step of the matched walk has exactly the prior's law, whatever the number of steps (its norm
-#    curve above is flat); the images wander but stay sample-like.
-# 3. Plain: $[-3, 3]$ (three uniforms added); matched: $[-1, 1]$, the generator's training range.
+# </details>
+#
+# <details><summary>Solution 2</summary>
+#
+# No: every step of the matched walk has exactly the prior's law, whatever the number of steps (its norm
+# curve above is flat); the images wander but stay sample-like.
+#
+# </details>
+#
+# <details><summary>Solution 3</summary>
+#
+# Plain: $[-3, 3]$ (three uniforms added); matched: $[-1, 1]$, the generator's training range.
+#
+# </details>

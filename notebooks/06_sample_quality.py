@@ -500,9 +500,13 @@ print(f"notebook wall time: {time.monotonic() - T0:.0f} s")
 #
 # ### Solutions
 #
-# 1. Fewer with two draws (the baseline mean is noisier and the noise is estimated on fewer degrees of freedom);
-#    many more with five replicates, because the between-model spread is then estimated on 4 degrees of freedom
-#    instead of 2 (the t quantile of the interval drops from 2.92 to 2.13):
+# <details><summary>Solution 1</summary>
+#
+# Fewer with two draws (the baseline mean is noisier and the noise is estimated on fewer degrees of freedom);
+# many more with five replicates, because the between-model spread is then estimated on 4 degrees of freedom
+# instead of 2 (the t quantile of the interval drops from 2.92 to 2.13):
+#
+# </details>
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 for reps, k_draws in ((3, 2), (3, 5), (5, 5)):
@@ -510,12 +514,21 @@ for reps, k_draws in ((3, 2), (3, 5), (5, 5)):
           f"{metrics.simulated_power(reps, k_draws, n_sim=5000):.2f}")
 
 # %% [markdown]
-# 2. A draw far from the others inflates the noise estimate that judges it, so its own test statistic is shrunk: the
-#    statistic is an *internally studentised* residual, bounded and not t-distributed, and the rate falls below the
-#    nominal level (about 2% instead of 5% at R = 3, K = 5). The test looks safer than it is honest: it would also
-#    miss real differences. Leaving the draw out makes the noise estimate independent of the deviation, and the
-#    statistic exactly t with one degree of freedom fewer.
-# 3. 3σ ties the margin to what the design can resolve: a change the size of the noise between two random-sample
-#    sets is no change a reader could see in a table of this size. A fixed ±5% ties it to what matters in practice
-#    and does not shrink as the sets grow — but it must be justified per score, since "5% of FID" and "5% of
-#    sharpness" are not comparable. Either way, it is fixed before looking.
+# <details><summary>Solution 2</summary>
+#
+# A draw far from the others inflates the noise estimate that judges it, so its own test statistic is shrunk: the
+# statistic is an *internally studentised* residual, bounded and not t-distributed, and the rate falls below the
+# nominal level (about 2% instead of 5% at R = 3, K = 5). The test looks safer than it is honest: it would also
+# miss real differences. Leaving the draw out makes the noise estimate independent of the deviation, and the
+# statistic exactly t with one degree of freedom fewer.
+#
+# </details>
+#
+# <details><summary>Solution 3</summary>
+#
+# 3σ ties the margin to what the design can resolve: a change the size of the noise between two random-sample
+# sets is no change a reader could see in a table of this size. A fixed ±5% ties it to what matters in practice
+# and does not shrink as the sets grow — but it must be justified per score, since "5% of FID" and "5% of
+# sharpness" are not comparable. Either way, it is fixed before looking.
+#
+# </details>

@@ -389,10 +389,14 @@ for name in SEV:
 #
 # ### Solutions
 #
-# 1. The part of each encoding that its corruption moved is independent between copies, so averaging shrinks it and
-#    PSNR rises with diminishing returns (the clean face's own reconstruction error stays). The matched $K$-point map
-#    multiplies the average by $\sqrt K$: for copies with pairwise cosine $c$ the result has $\sqrt{1 + (K-1)c}$
-#    times the norm of one encoding, so the overshoot grows with $K$:
+# <details><summary>Solution 1</summary>
+#
+# The part of each encoding that its corruption moved is independent between copies, so averaging shrinks it and
+# PSNR rises with diminishing returns (the clean face's own reconstruction error stays). The matched $K$-point map
+# multiplies the average by $\sqrt K$: for copies with pairwise cosine $c$ the result has $\sqrt{1 + (K-1)c}$
+# times the norm of one encoding, so the overshoot grows with $K$:
+#
+# </details>
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 sv = SEV["salt_pepper"][1]
@@ -406,9 +410,13 @@ for k in (1, 2, 4, 8):
           f"norm of the matched code / one code {float(row['matched'].norm(dim=1).mean() / codes[0].norm(dim=1).mean()):.2f}")
 
 # %% [markdown]
-# 2. The energy is not convex in $z$: from a prior sample Adam has to travel to the face and may settle in another
-#    basin (another face that fits the intact pixels). The encoder is an amortised initialisation that starts MAP in
-#    the right basin:
+# <details><summary>Solution 2</summary>
+#
+# The energy is not convex in $z$: from a prior sample Adam has to travel to the face and may settle in another
+# basin (another face that fits the intact pixels). The encoder is an amortised initialisation that starts MAP in
+# the right basin:
+#
+# </details>
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 sv = SEV["block"][1]
@@ -421,10 +429,14 @@ for label, z0 in z_start.items():
           f"{float(metrics.reconstruction_quality(x, run.decode(z_hat)).psnr.mean()):.2f} dB")
 
 # %% [markdown]
-# 3. Lowering the energy rewards fitting the observed pixels. Once the face is matched, further steps fit what is
-#    left (here the wrong pixels are masked out, so there is little to overfit) and PSNR against the clean face
-#    flattens; under noise it can peak and fall, and early stopping is then the usual extra regulariser. Restarting
-#    `map_latents` from its last latents restarts Adam's moment estimates, close to but not the same as one run:
+# <details><summary>Solution 3</summary>
+#
+# Lowering the energy rewards fitting the observed pixels. Once the face is matched, further steps fit what is
+# left (here the wrong pixels are masked out, so there is little to overfit) and PSNR against the clean face
+# flattens; under noise it can peak and fall, and early stopping is then the usual extra regulariser. Restarting
+# `map_latents` from its last latents restarts Adam's moment estimates, close to but not the same as one run:
+#
+# </details>
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 sv = SEV["salt_pepper"][1]

@@ -643,7 +643,10 @@ study.save_claims()
 # ### Solutions
 #
 # Expand the cells below (they are collapsed in JupyterLab and in the rendered course); they run on the models above.
-# What the committed run printed, and how to read it: (1) with λ = 1 the codes' Gaussian-fit KL is about four times
+#
+# <details><summary>What the committed run printed, and how to read it</summary>
+#
+# (1) with λ = 1 the codes' Gaussian-fit KL is about four times
 # larger (4.2 against 1.0 nats after 250 iterations), while the PSNR barely moves (15.8 against 15.9 dB, one seed):
 # the penalty shapes the codes, and at this length it costs reconstruction nothing measurable — the predicted
 # trade-off would need longer runs and several seeds to show. (2) The mean cosines of centred codes of two different
@@ -651,6 +654,8 @@ study.save_claims()
 # measure — which checks only linear correlation, not independence. (3) At every size down to 50 codes p = 0.010,
 # the smallest value 100 relabellings can give: the WAE-MMD codes are distinguishable from prior draws at every size
 # tried; try fewer codes or more relabellings to find where that stops.
+#
+# </details>
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 # Solution 1: a short WAE-MMD run on the digits with lambda = 1 against one with lambda = 10 and the same iterations.
