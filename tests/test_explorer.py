@@ -79,3 +79,36 @@ def test_static_figure_stands_in_without_a_kernel(explorer, tmp_path):
     assert (tmp_path / "explorer.png").stat().st_size > 10_000
     with pytest.raises(ValueError, match="unknown settings"):
         explorer.update(colour="red")
+
+
+class _Decoder:
+    """A tiny auto-encoder-like model: ``decode`` and no ``prior`` attribute (a VAE's N(0, I) is given by name)."""
+
+    def __init__(self):
+        torch.manual_seed(1)
+        self.net = torch.nn.Sequential(torch.nn.Linear(8, 3 * 16 * 16), torch.nn.Tanh())
+
+    @torch.no_grad()
+    def decode(self, z):
+        return self.net(z).view(-1, 3, 16, 16)
+
+
+def test_a_decoder_with_fixed_endpoints():
+    faces = torch.randn(5, 8, generator=torch.Generator().manual_seed(4))  # e.g. the encodings of five faces
+    vae = _Decoder()
+    priors = {"prior": "gaussian", "encoded": "gaussian"}
+    ex = LatentExplorer({"prior": vae, "encoded": vae}, d=8, seed=2, priors=priors, endpoints={"encoded": faces})
+    torch.testing.assert_close(ex.corners("encoded", 2), faces[:2])
+    torch.testing.assert_close(ex.corners("encoded", 4), faces[:4])
+    out = ex.update(model="encoded", points=2, t=0.5)
+    torch.testing.assert_close(out["latents"]["matched"], (faces[0] + faces[1]) / 2**0.5)  # Gaussian: y / sqrt(1/2)
+    expected = ((vae.decode(out["latents"]["linear"][None]) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)[0]
+    assert torch.equal(out["images"]["linear"], expected)
+    assert not torch.equal(ex.corners("prior", 2), faces[:2])  # the other model draws its ends from the prior
+    ex.figure(model="encoded", points=4, t=0.3, u=0.6)
+    with pytest.raises(ValueError, match="no prior attribute"):
+        LatentExplorer({"vae": vae}, d=8)
+    with pytest.raises(ValueError, match="shape"):
+        LatentExplorer({"vae": vae}, d=8, priors={"vae": "gaussian"}, endpoints={"vae": faces[:3]})
+    with pytest.raises(ValueError, match="unknown models"):
+        LatentExplorer({"vae": vae}, d=8, priors={"vae": "gaussian", "other": "gaussian"})

@@ -48,6 +48,14 @@ def test_model_values_are_cached_and_reread(tmp_path):
     pd.testing.assert_frame_equal(first, again, check_dtype=False)
     families.model_values(*args[:-1], 1, cache=tmp_path)  # another replicate: other draws, scored again
     assert scorer.calls == 2 * calls and len(list(tmp_path.glob("toy-model_*.csv"))) == 2
+    weights = tmp_path / "model.pt"
+    weights.write_bytes(b"the first training")
+    families.model_values(*args, cache=tmp_path, weights=weights)  # the checksum of the weights joins the key
+    families.model_values(*args, cache=tmp_path, weights=weights)
+    assert scorer.calls == 3 * calls
+    weights.write_bytes(b"retrained, same name")
+    families.model_values(*args, cache=tmp_path, weights=weights)  # a retrained model is scored again
+    assert scorer.calls == 4 * calls and len(list(tmp_path.glob("toy-model_*.csv"))) == 4
 
 
 def test_fit_and_sensitivity_by_hand():

@@ -14,9 +14,18 @@ from otlatent.runs import finished_run
 
 @pytest.fixture
 def trained(tmp_path, monkeypatch):
-    """A models root with two finished smoke DCGANs, a cpu one, and an unfinished smoke run."""
+    """A models root with two finished smoke DCGANs, a cpu one, and an unfinished smoke run; a cache root with a
+    scored-set table of a smoke model and one of a cpu model.
+    """
     root = tmp_path / "teacher"
     monkeypatch.setenv("OTLATENT_MODELS", str(root))
+    monkeypatch.setenv("OTLATENT_CACHE", str(tmp_path / "teacher-cache"))
+    scores = tmp_path / "teacher-cache" / "scores"
+    scores.mkdir(parents=True)
+    for preset in ("smoke", "cpu"):
+        (scores / f"dcgan_synthetic_gaussian_32px_{preset}_seed0_0123456789ab.csv").write_text(
+            f"set,draw,score,value\nrandom samples,0,FID,{preset}\n"
+        )
     images = data.make_synthetic(64, 32, seed=1)
     configs = [
         GANConfig(dataset="synthetic", prior=p, width=4, batch_size=16, iterations=3, seed=s, preset=preset)
@@ -39,7 +48,8 @@ def test_pack_holds_the_finished_models_of_one_preset(trained, tmp_path):
     with tarfile.open(archive) as tar:
         names = tar.getnames()
         manifest = json.loads(tar.extractfile(packs.MANIFEST).read())
-    assert names[0] == packs.MANIFEST and len(names) == 3, "the manifest and two models; no checkpoint, no cpu run"
+    assert names[0] == packs.MANIFEST and len(names) == 4, "manifest, two models, one table; no checkpoint, no cpu run"
+    assert names[-1] == "cache/scores/dcgan_synthetic_gaussian_32px_smoke_seed0_0123456789ab.csv"
     assert manifest["preset"] == "smoke" and all(len(e["sha256"]) == 64 for e in manifest["files"])
     with pytest.raises(packs.PackError, match="make reproduce PRESET=paper"):
         packs.pack("paper", tmp_path / "none.tar.gz", root)
@@ -49,15 +59,17 @@ def test_unpacked_models_are_reloaded_not_retrained(trained, tmp_path):
     root, images, configs = trained
     archive = packs.pack("smoke", tmp_path / "p.tar.gz", root)
     student = tmp_path / "student"
-    written = packs.unpack(archive, student)
-    assert len(written) == 2
+    written = packs.unpack(archive, student, tmp_path / "student-cache")
+    assert len(written) == 3
+    table = "scores/dcgan_synthetic_gaussian_32px_smoke_seed0_0123456789ab.csv"
+    assert (tmp_path / "student-cache" / table).read_text() == (tmp_path / "teacher-cache" / table).read_text()
     for config in configs[:2]:
         _, _, run = finished_run(config, images.images_u8, config.run_dir(student), load_generator, "cpu")
         assert run is not None, "the notebook reloads the pack's model"
         original = load_generator(config.run_dir(root) / "model.pt")
         for a, b in zip(run.generator.state_dict().values(), original.generator.state_dict().values()):
             assert torch.equal(a, b)
-    assert packs.unpack(archive, student) == [], "unpacking twice writes nothing"
+    assert packs.unpack(archive, student, tmp_path / "student-cache") == [], "unpacking twice writes nothing"
 
 
 def _rewrite(archive, out, change):
@@ -109,3 +121,15 @@ def test_command_line(trained, tmp_path, capsys):
     assert packs.main(["pack", "--preset", "smoke", "--out", str(out)]) == 0
     assert packs.main(["unpack", str(tmp_path / "missing.tar.gz")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_different_cached_table_is_never_replaced(trained, tmp_path):
+    root, _, _ = trained
+    archive = packs.pack("smoke", tmp_path / "p.tar.gz", root)
+    cache = tmp_path / "student-cache"
+    mine = cache / "scores" / "dcgan_synthetic_gaussian_32px_smoke_seed0_0123456789ab.csv"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("my own scores")
+    with pytest.raises(packs.PackError, match="differ from the ones already installed"):
+        packs.unpack(archive, tmp_path / "student", cache)
+    assert mine.read_text() == "my own scores" and not (tmp_path / "student").exists()

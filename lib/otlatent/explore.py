@@ -19,6 +19,7 @@ from .priors import get_prior
 
 __all__ = [
     "METHODS",
+    "decoder_of",
     "draw",
     "interpolation_path",
     "interpolate_at",
@@ -110,6 +111,13 @@ def midpoints(zs: torch.Tensor, prior, centre: torch.Tensor | None = None) -> di
 
 
 MIDPOINT_SETS = ("2-point linear", "2-point slerp", "2-point matched", "4-point linear", "4-point matched")
+
+
+def decoder_of(run):
+    """The map from latents to images in [-1, 1] of a trained run: a GAN's ``generate``, an auto-encoder's
+    ``decode``.
+    """
+    return run.generate if hasattr(run, "generate") else run.decode
 
 
 def draw(prior, n: int, d: int, seed: int, offset: int) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""An interactive latent explorer (ipywidgets): two or four latents of a trained generator, a slider for the
+"""An interactive latent explorer (ipywidgets): two or four latents of a trained generator or decoder, a slider for the
 interpolation weight, and the linear, SLERP and matched latents decoded side by side, with each latent's norm against
 the prior's norm band and its components' histogram against the prior's density — live.
 
@@ -15,6 +15,7 @@ import torch
 from . import explore
 from .data import to_uint8
 from .plots import method_color
+from .priors import get_prior
 
 __all__ = ["LatentExplorer"]
 
@@ -25,27 +26,53 @@ class LatentExplorer:
     Parameters
     ----------
     models : dict
-        Name -> a trained model with ``generate(z)`` (images in [-1, 1]) and ``prior`` (e.g. a
-        :class:`~otlatent.dcgan.GANRun`), such as ``{"gaussian": run_g, "uniform": run_u}``.
+        Name -> a trained model with ``generate(z)`` or ``decode(z)`` (images in [-1, 1]; a
+        :class:`~otlatent.dcgan.GANRun`, a VAE or WAE run), such as ``{"gaussian": run_g, "uniform": run_u}``.
     d : int
         Latent size.
     seed : int
         Seed of the endpoint latents (each model draws its own from its prior).
+    priors : dict, optional
+        Name -> prior (name or object) for models without a ``prior`` attribute (an auto-encoder's ``N(0, I)``).
+    endpoints : dict, optional
+        Name -> fixed endpoint latents, shape ``(k, d)`` with ``k >= 4`` (e.g. the encodings of four faces) instead
+        of prior draws: the first two are the 2-point ends, the first four the 4-point corners.
     """
 
-    def __init__(self, models: dict, d: int = 100, seed: int = 0):
+    def __init__(self, models: dict, d: int = 100, seed: int = 0, priors: dict | None = None,
+                 endpoints: dict | None = None):  # fmt: skip
         if not models:
             raise ValueError("the explorer needs at least one model")
         self.models, self.d, self.seed = dict(models), d, seed
+        priors = dict(priors or {})
+        unknown = (set(priors) | set(endpoints or {})) - set(self.models)
+        if unknown:
+            raise ValueError(f"priors or endpoints for unknown models {sorted(unknown)}: models are {sorted(models)}")
+        self.priors = {}
+        for name, run in self.models.items():
+            prior = priors.get(name, getattr(run, "prior", None))
+            if prior is None:
+                raise ValueError(f"model {name!r} has no prior attribute: pass priors={{{name!r}: ...}}")
+            self.priors[name] = get_prior(prior) if isinstance(prior, str) else prior
+        self.endpoints = {}
+        for name, z in (endpoints or {}).items():
+            z = torch.as_tensor(z, dtype=torch.float32).cpu()
+            if z.ndim != 2 or z.shape[0] < 4 or z.shape[1] != d:
+                raise ValueError(f"endpoints of {name!r} must have shape (k >= 4, {d}), got {tuple(z.shape)}")
+            self.endpoints[name] = z
         self.state = {"model": next(iter(self.models)), "points": 2, "t": 0.5, "u": 0.5,
                       "methods": ("linear", "slerp", "matched"), "show_prior": True}  # fmt: skip
         self.last: dict = {}
 
     def corners(self, model: str, points: int) -> torch.Tensor:
-        """The ``points`` (2 or 4) endpoint latents of ``model``, drawn from its prior with the explorer's seed."""
+        """The ``points`` (2 or 4) endpoint latents of ``model``: its fixed endpoints if it has some, else drawn
+        from its prior with the explorer's seed.
+        """
         if points not in (2, 4):
             raise ValueError(f"points must be 2 or 4, got {points}")
-        return explore.draw(self.models[model].prior, points, self.d, self.seed, 50 + points)
+        if model in self.endpoints:
+            return self.endpoints[model][:points]
+        return explore.draw(self.priors[model], points, self.d, self.seed, 50 + points)
 
     def latents(self, model: str, points: int, t: float, u: float = 0.5, methods=("linear", "slerp", "matched")):
         """``{method: latent (d,)}`` at weight ``t`` between 2 latents, or at grid position ``(t, u)`` between 4
@@ -53,7 +80,7 @@ class LatentExplorer:
         """
         if not (0.0 <= t <= 1.0 and 0.0 <= u <= 1.0):
             raise ValueError(f"t and u must lie in [0, 1], got {t}, {u}")
-        prior = self.models[model].prior
+        prior = self.priors[model]
         z = self.corners(model, points)
         out = explore.interpolate_at(z[0], z[1], t, prior) if points == 2 else explore.grid_at(z, t, u, prior)
         return {m: out[m] for m in methods}
@@ -68,11 +95,11 @@ class LatentExplorer:
         self.state.update(changes)
         s = self.state
         lat = self.latents(s["model"], s["points"], s["t"], s["u"], s["methods"])
-        run = self.models[s["model"]]
+        decode = explore.decoder_of(self.models[s["model"]])
         if s["show_prior"]:
-            lat = {"prior": run.prior.sample(1, self.d, seed=self.seed + 99, device="cpu")[0], **lat}
+            lat = {"prior": self.priors[s["model"]].sample(1, self.d, seed=self.seed + 99, device="cpu")[0], **lat}
         names = list(lat)
-        images = to_uint8(run.generate(torch.stack([lat[m] for m in names]))) if names else None
+        images = to_uint8(decode(torch.stack([lat[m] for m in names]))) if names else None
         self.last = {
             "latents": lat,
             "images": {m: images[i] for i, m in enumerate(names)} if names else {},
@@ -82,11 +109,11 @@ class LatentExplorer:
 
     def figure(self, **changes):
         """The explorer's view for the current (or changed) state, as a matplotlib figure: the decoded images, each
-        latent's norm against the prior's norm band (mean ± 2 sd), and the histogram of its components against the
-        prior's density.
+        latent's norm against the prior's norm band (mean ± 2 sd; with fixed endpoints, their own norms dashed), and
+        the histogram of its components against the prior's density.
         """
         out = self.update(**changes)
-        s, prior = self.state, self.models[self.state["model"]].prior
+        s, prior = self.state, self.priors[self.state["model"]]
         names = list(out["latents"])
         fig = plt.figure(figsize=(2.0 * max(len(names), 1) + 6.5, 2.6))
         grid = fig.add_gridspec(1, max(len(names), 1) + 2, width_ratios=[1] * max(len(names), 1) + [1.6, 1.9])
@@ -99,6 +126,10 @@ class LatentExplorer:
         norms = prior.sample(2000, self.d, seed=self.seed + 7, device="cpu").norm(dim=1).numpy()
         ax = fig.add_subplot(grid[0, len(names)])
         ax.axvspan(norms.mean() - 2 * norms.std(), norms.mean() + 2 * norms.std(), color="#e0e0e0", label="prior")
+        if s["model"] in self.endpoints:  # fixed ends (e.g. encoded faces): their own norms, for comparison
+            for k, v in enumerate(self.corners(s["model"], s["points"]).norm(dim=1).tolist()):
+                ax.axvline(v, color="#7f7f7f", ls="--", lw=1, label="the ends' norms" if k == 0 else None)
+            ax.legend(fontsize=7, loc="lower right")
         for k, m in enumerate(names):
             ax.plot(out["norms"][m], k, "o", color=method_color(m))
         ax.set_yticks(range(len(names)), names, fontsize=8)

@@ -29,6 +29,7 @@ from scipy import stats
 from torchvision.transforms.functional import resize
 
 from . import explore, metrics
+from .explore import decoder_of  # noqa: F401  (part of this module's interface: a model's decoder)
 from .runtime import atomic_write
 
 __all__ = [
@@ -68,13 +69,6 @@ class Scorer:
                                   inception_score_=self.inception_score_)  # fmt: skip
 
 
-def decoder_of(run):
-    """The map from latents to images in [-1, 1] of a trained run: a GAN's ``generate``, an auto-encoder's
-    ``decode``.
-    """
-    return run.generate if hasattr(run, "generate") else run.decode
-
-
 def model_values(
     name: str,
     decode,
@@ -87,14 +81,18 @@ def model_values(
     replicate: int = 0,
     sets=explore.MIDPOINT_SETS,
     cache: str | Path | None = None,
+    weights: str | Path | None = None,
 ) -> pd.DataFrame:
     """:func:`otlatent.explore.table2_values` of one model as a table (``set``, ``draw``, ``score``, ``value``),
-    cached in the folder ``cache`` as CSV under a key of everything that determines it (the model's ``name``,
+    cached in the folder ``cache`` as CSV under a key of everything that determines it (the model's ``name``, the
+    SHA-256 of its saved ``weights`` file if given — a retrained model of the same name is scored again —,
     ``scorer.key``, prior, sizes, seed, replicate, sets). The file is written atomically; a cached table is read back
     instead of decoding and scoring again.
     """
     ident = dict(model=name, scorer=scorer.key, prior=str(prior), d=d, n=n, draws=draws, seed=seed,
                  replicate=replicate, sets=list(sets))  # fmt: skip
+    if weights is not None:
+        ident["weights"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:16]
     path = None
     if cache is not None:
         digest = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:12]

@@ -5,9 +5,11 @@ it (``make models-unpack ARCHIVE=...``) and every notebook reloads the models in
 finished ``model.pt`` whose config equals the notebook's is always reloaded (:func:`otlatent.runs.finished_run`).
 
 The archive (``.tar.gz``) holds the finished ``model.pt`` of every run folder of the preset under the models root
-(``models/<run>/``, ``classifiers/<run>/``; training checkpoints are left out) and ``MANIFEST.json``: the package
-version, the preset, and per file its path, size and SHA-256. Unpacking checks every file against the manifest,
-refuses paths outside the models root, and never replaces an existing model by a different one.
+(``models/<run>/``, ``classifiers/<run>/``; training checkpoints are left out), the preset's scored sets from the
+score cache (``cache/scores/``: :func:`otlatent.families.model_values`, keyed by each model's weights, so notebook 10
+reads them back instead of scoring again) and ``MANIFEST.json``: the package version, the preset, and per file its
+path, size and SHA-256. Unpacking checks every file against the manifest, refuses paths outside those folders, and
+never replaces an existing file by a different one.
 
 Command line: ``python -m otlatent.packs pack --preset cpu [--out FILE]`` and
 ``python -m otlatent.packs unpack ARCHIVE``.
@@ -24,15 +26,18 @@ import tarfile
 from pathlib import Path, PurePosixPath
 
 from . import __version__
-from .config import build_root, get_preset, models_root
+from .config import build_root, cache_root, get_preset, models_root
 from .runtime import atomic_write, load_checkpoint
 
-__all__ = ["MANIFEST", "RUN_FOLDERS", "PackError", "pack_files", "pack", "unpack", "main"]
+__all__ = ["MANIFEST", "RUN_FOLDERS", "CACHE_FOLDERS", "PackError", "pack_files", "cache_files", "pack", "unpack",
+           "main"]  # fmt: skip
 
 #: The archive member that lists every file with its size and checksum.
 MANIFEST = "MANIFEST.json"
 #: The folders of the models root whose runs go into a pack (``RunConfig.folder`` of every trainer).
 RUN_FOLDERS = ("models", "classifiers")
+#: The folders of the cache root whose files of the preset go into a pack, as ``cache/<folder>/...`` in the archive.
+CACHE_FOLDERS = ("scores",)
 
 
 class PackError(ValueError):
@@ -57,7 +62,22 @@ def pack_files(preset: str, root: Path | None = None) -> list[Path]:
     return found
 
 
-def pack(preset: str, out: Path | None = None, root: Path | None = None) -> Path:
+def cache_files(preset: str, cache: Path | None = None) -> list[Path]:
+    """The cached results of ``preset``'s models under the cache root ``cache`` (``scores/<run name>_<key>.csv``,
+    whose run name carries the preset), sorted.
+    """
+    get_preset(preset)
+    cache = Path(cache) if cache else cache_root()
+    return sorted(p for folder in CACHE_FOLDERS for p in (cache / folder).glob(f"*_{preset}_*.csv"))
+
+
+def _target(rel: str, root: Path, cache: Path) -> Path:
+    """Where the archive member ``rel`` is installed: under the cache root for ``cache/...``, else the models root."""
+    parts = PurePosixPath(rel).parts
+    return cache.joinpath(*parts[1:]) if parts[0] == "cache" else root / rel
+
+
+def pack(preset: str, out: Path | None = None, root: Path | None = None, cache: Path | None = None) -> Path:
     """Write the model pack of ``preset`` (default ``build/otlatent-models-<preset>.tar.gz``) atomically; return it.
 
     Raises
@@ -65,7 +85,7 @@ def pack(preset: str, out: Path | None = None, root: Path | None = None) -> Path
     PackError
         When the models root holds no finished model of the preset (run ``make reproduce PRESET=...`` first).
     """
-    root = Path(root) if root else models_root()
+    root, cache = Path(root) if root else models_root(), Path(cache) if cache else cache_root()
     files = pack_files(preset, root)
     if not files:
         raise PackError(
@@ -74,8 +94,9 @@ def pack(preset: str, out: Path | None = None, root: Path | None = None) -> Path
         )
     out = Path(out) if out else build_root() / f"otlatent-models-{preset}.tar.gz"
     entries, blobs = [], {}
-    for path in files:
-        rel = path.relative_to(root).as_posix()
+    members = [(path, path.relative_to(root).as_posix()) for path in files]
+    members += [(path, "cache/" + path.relative_to(cache).as_posix()) for path in cache_files(preset, cache)]
+    for path, rel in members:
         blobs[rel] = path.read_bytes()
         entries.append({"path": rel, "size": len(blobs[rel]), "sha256": _sha256(blobs[rel])})
     manifest = json.dumps({"otlatent": __version__, "preset": preset, "files": entries}, indent=1).encode()
@@ -101,8 +122,12 @@ def _read_pack(archive: Path) -> tuple[dict, dict[str, bytes]]:
             files = {}
             for entry in manifest["files"]:
                 rel = PurePosixPath(entry["path"])
-                if rel.is_absolute() or ".." in rel.parts or rel.parts[0] not in RUN_FOLDERS:
-                    raise PackError(f"{archive}: refuses the path {entry['path']!r} (outside {', '.join(RUN_FOLDERS)})")
+                allowed = rel.parts[:1] in [(f,) for f in RUN_FOLDERS] or rel.parts[:2] in [
+                    ("cache", f) for f in CACHE_FOLDERS
+                ]
+                if rel.is_absolute() or ".." in rel.parts or len(rel.parts) < 2 or not allowed:
+                    folders = ", ".join([*RUN_FOLDERS, *(f"cache/{f}" for f in CACHE_FOLDERS)])
+                    raise PackError(f"{archive}: refuses the path {entry['path']!r} (outside {folders})")
                 member = members.get(entry["path"])
                 if member is None or not member.isfile():
                     raise PackError(f"{archive}: {entry['path']} is listed in {MANIFEST} but missing")
@@ -117,8 +142,9 @@ def _read_pack(archive: Path) -> tuple[dict, dict[str, bytes]]:
     return manifest, files
 
 
-def unpack(archive: Path, root: Path | None = None) -> list[Path]:
-    """Install the models of a pack under the models root; return the files written (identical ones are skipped).
+def unpack(archive: Path, root: Path | None = None, cache: Path | None = None) -> list[Path]:
+    """Install the models of a pack under the models root ``root`` and its cached scores under the cache root
+    ``cache``; return the files written (identical ones are skipped).
 
     Raises
     ------
@@ -127,25 +153,29 @@ def unpack(archive: Path, root: Path | None = None) -> list[Path]:
         pack (nothing is written then: delete that run folder, or unpack into another ``OTLATENT_MODELS``).
     """
     archive, root = Path(archive), Path(root) if root else models_root()
+    cache = Path(cache) if cache else cache_root()
     manifest, files = _read_pack(archive)
-    conflicts = [rel for rel, data in files.items() if (root / rel).exists() and (root / rel).read_bytes() != data]
+    targets = {rel: _target(rel, root, cache) for rel in files}
+    conflicts = [rel for rel, data in files.items() if targets[rel].exists() and targets[rel].read_bytes() != data]
     if conflicts:
         raise PackError(
-            f"{archive}: {len(conflicts)} model(s) of the pack differ from the ones already installed, "
-            f"e.g. {root / conflicts[0]}; nothing was written. Delete those run folders to use the pack's "
-            "models, or set OTLATENT_MODELS to another folder"
+            f"{archive}: {len(conflicts)} file(s) of the pack differ from the ones already installed, "
+            f"e.g. {targets[conflicts[0]]}; nothing was written. Delete those run folders (or cached files) to use "
+            "the pack's, or set OTLATENT_MODELS and OTLATENT_CACHE to other folders"
         )
     written = []
     for rel, data in files.items():
-        target = root / rel
+        target = targets[rel]
         if target.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, lambda tmp, data=data: tmp.write_bytes(data))
         written.append(target)
+    n_cached = sum(rel.startswith("cache/") for rel in files)
     print(
-        f"{archive.name}: {len(files)} model(s) of preset {manifest['preset']!r} (otlatent {manifest['otlatent']}); "
-        f"{len(written)} installed under {root}, {len(files) - len(written)} already there"
+        f"{archive.name}: {len(files) - n_cached} model(s) and {n_cached} cached result(s) of preset "
+        f"{manifest['preset']!r} (otlatent {manifest['otlatent']}); {len(written)} installed under {root} and "
+        f"{cache}, {len(files) - len(written)} already there"
     )
     return written
 
@@ -162,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "pack":
             out = pack(args.preset, args.out)
-            print(f"{out}: {len(pack_files(args.preset))} model(s) of preset {args.preset!r}")
+            print(
+                f"{out}: {len(pack_files(args.preset))} model(s) and {len(cache_files(args.preset))} cached "
+                f"result(s) of preset {args.preset!r}"
+            )
         else:
             unpack(args.archive)
     except PackError as exc:
