@@ -411,6 +411,30 @@ fig = implots.grid_figure([(m, run.decode(grids[m])) for m in explore.METHODS], 
 study.savefig(fig, "interp4_faces", caption="4-point interpolation between four encoded held-out faces.")
 
 # %% [markdown]
+# ### Explore it yourself
+#
+# The latent explorer of notebook 05, on this VAE: between prior samples, and between the encodings of the four
+# faces above (the first two are the 2-point ends). Move $t$ (and $b$ for four latents) and toggle the methods, and
+# compare each latent's norm with the prior's band and with the ends' own norms (dashed). Between prior samples the
+# matched path stays in the band at every $t$. Between encodings it is the map built for *independent prior* ends:
+# the encoder means are neither (section "Encoder means are not prior samples"), and on average it overshoots the
+# encodings' scale and inflates their average-face component (the ratios printed in "What this means for
+# matching") — a single pair, like the one shown, need not. In JupyterLab the controls are live; the rendered page
+# shows the static view below.
+
+# %%
+from otlatent.explorer import LatentExplorer
+
+vae_explorer = LatentExplorer({"prior samples": run, "encoded faces": run}, d=run.config.nz, seed=seed,
+                              priors={"prior samples": PRIOR, "encoded faces": PRIOR},
+                              endpoints={"encoded faces": corners})  # fmt: skip
+study.savefig(vae_explorer.figure(model="encoded faces", points=2, t=0.5), "explorer", caption=(
+    "The latent explorer on the VAE: the 2-point midpoints (t = 0.5) of two encoded held-out faces and a prior "
+    "sample, decoded; their norms against the prior's band (mean ± 2 sd) and the two faces' own norms (dashed), and "
+    "their components against N(0, 1)."))
+vae_explorer.widget()
+
+# %% [markdown]
 # ## Measuring the difference: the design
 #
 # **The scorer.** As in notebook 06, images are scored in the feature space of a small CNN, after resizing to its
@@ -738,10 +762,14 @@ study.save_claims()
 #
 # ### Solutions
 #
-# 1. Pairing cancels what a midpoint and the reconstruction of its first face have in common (the person, pose and
-#    lighting); breaking it leaves only the between-set noise, so the SE grows. Resampling single midpoints instead of
-#    groups of people ignores that the midpoints of one group share their people; with groups of about one midpoint
-#    each at this cap the difference is small, but it is the right unit:
+# <details><summary>Solution 1</summary>
+#
+# Pairing cancels what a midpoint and the reconstruction of its first face have in common (the person, pose and
+# lighting); breaking it leaves only the between-set noise, so the SE grows. Resampling single midpoints instead of
+# groups of people ignores that the midpoints of one group share their people; with groups of about one midpoint
+# each at this cap the difference is small, but it is the right unit:
+#
+# </details>
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 idx = np.flatnonzero(roles == "exploration")
@@ -757,10 +785,14 @@ for label, values, clusters in (("paired, groups of people", sharp, group),
     print(f"{label:>26}: change {c.change_pct.iloc[0]:+.1f}%, SE {c.se_pct.iloc[0]:.2f}%")
 
 # %% [markdown]
-# 2. The source law of component $j$ is estimated from linear midpoints of random pairs of training encodings, the
-#    target is the encodings' own component; both are samples, so the map is two sorted arrays and an
-#    interpolation (`matching.match_to_law`). It keeps the average face (the target's median sits at $m_j$) and restores the spread, like
-#    centred matching, and differs from it only where the encodings' marginals are not Gaussian:
+# <details><summary>Solution 2</summary>
+#
+# The source law of component $j$ is estimated from linear midpoints of random pairs of training encodings, the
+# target is the encodings' own component; both are samples, so the map is two sorted arrays and an
+# interpolation (`matching.match_to_law`). It keeps the average face (the target's median sits at $m_j$) and restores the spread, like
+# centred matching, and differs from it only where the encodings' marginals are not Gaussian:
+#
+# </details>
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 mu_tr = run.encode(train_images.images)[0]
@@ -771,9 +803,13 @@ for name, v in (("centred matched", mids_enc["centred matched"]), ("empirical ma
           f"average-face component {float((v @ centre).mean() / (centre @ centre)):.3f}")
 
 # %% [markdown]
-# 3. $\log p(x) \approx \log \frac1K \sum_{k} p(x \mid z_k)\,p(z_k)/q(z_k \mid x)$ with $z_k \sim q(z \mid x)$: a
-#    lower bound that equals the one-sample ELBO in expectation at $K = 1$ and grows with $K$. The gap that remains is
-#    the part of the ELBO's looseness due to the Gaussian posterior approximation:
+# <details><summary>Solution 3</summary>
+#
+# $\log p(x) \approx \log \frac1K \sum_{k} p(x \mid z_k)\,p(z_k)/q(z_k \mid x)$ with $z_k \sim q(z \mid x)$: a
+# lower bound that equals the one-sample ELBO in expectation at $K = 1$ and grows with $K$. The gap that remains is
+# the part of the ELBO's looseness due to the Gaussian posterior approximation:
+#
+# </details>
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 x_is = x_test[in_role["exploration"]][:100]
