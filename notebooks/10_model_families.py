@@ -55,7 +55,7 @@ from otlatent.plots import images as implots
 study = otlatent.start("10_model_families", preset=preset, seed=seed, dataset=dataset, fallback="synthetic")
 cfg = study.preset
 PRIORS = ("gaussian", "uniform")
-CACHE = cache_root() / "scores"  # every model's scored sets, keyed by model, scorer and draws: a rerun reads them back
+CACHE = cache_root() / "scores"  # every model's scored sets, keyed by model, weights, scorer, draws: a rerun reads back
 
 # %% [markdown]
 # ## 1. WGAN-GP
@@ -133,8 +133,8 @@ study.savefig(fig, "wgan_samples", caption=f"64 random samples of each prior's r
 # generated set, the **real-data row**. `families.Scorer` computes notebook 06's scores (`metrics.set_scores`: FID,
 # KID, and the per-image sharpness, contrast and saturation) in that feature space, resizing the 45 px images of
 # the auto-encoders to the scorer's 32 px. Every model below is scored by this one object, against this one
-# reference; `families.model_values` caches each model's scored sets under a key of the model, the scorer and the
-# draws, so a rerun reads them back.
+# reference; `families.model_values` caches each model's scored sets under a key of the model (its name and the
+# checksum of its weights), the scorer and the draws, so a rerun reads them back.
 
 # %%
 f_train, f_test = trained.vae_images_for(study)  # notebook 07's faces at 45 px: the same images as g_train, g_test
@@ -165,7 +165,8 @@ print("scores:", ", ".join(SCORES))
 t0 = time.monotonic()
 K, n = cfg.n_baseline, cfg.n_score
 w_values = pd.concat([
-    families.model_values(run.config.name, run.generate, p, run.config.nz, scorer, n, K, seed, r, cache=CACHE)
+    families.model_values(run.config.name, run.generate, p, run.config.nz, scorer, n, K, seed, r, cache=CACHE,
+                          weights=run.path)
     .assign(prior=p, replicate=r) for (p, r), run in wgans.items()], ignore_index=True)  # fmt: skip
 R = cfg.gan_replicates
 noise = pd.concat({p: metrics.set_noise(w_values[w_values.prior == p]) for p in PRIORS}, names=["prior"])
@@ -358,7 +359,8 @@ print(f"{len(models)} models in {len(FAMILIES)} families ready in {time.monotoni
 t0 = time.monotonic()
 values = pd.concat([
     families.model_values(run.config.name, families.decoder_of(run), p, run.config.nz, scorer, n, K, seed, r,
-                          cache=CACHE).assign(family=f, replicate=r) for (f, r), (run, p) in models.items()],
+                          cache=CACHE, weights=run.path).assign(family=f, replicate=r)
+    for (f, r), (run, p) in models.items()],
     ignore_index=True)  # fmt: skip
 print(
     f"{len(models)} models x {K + len(explore.MIDPOINT_SETS)} sets of {n:,} images scored (or read back) in "
@@ -453,7 +455,8 @@ sweep, sweep_values = [], []
 for (p, r), run in wgans.items():
     for it, g in wgan.kept_generators(run, calibration=cfg.gan_calibration).items():
         v = families.model_values(f"{run.config.name}_it{it}", g.generate, p, run.config.nz, scorer, n, 2, seed, r,
-                                  sets=SWEEP_SETS, cache=CACHE).assign(prior=p, replicate=r, iteration=it)  # fmt: skip
+                                  sets=SWEEP_SETS, cache=CACHE, weights=run.path).assign(prior=p, replicate=r,
+                                                                                         iteration=it)  # fmt: skip
         sweep_values.append(v)
         row = families.fit_and_sensitivity(v.assign(family=p), sets=SWEEP_SETS).iloc[0]
         sweep.append(dict(prior=p, replicate=r, iteration=it, **row.drop(["family", "replicate"]).to_dict()))
