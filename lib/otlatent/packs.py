@@ -38,6 +38,8 @@ MANIFEST = "MANIFEST.json"
 RUN_FOLDERS = ("models", "classifiers")
 #: The folders of the cache root whose files of the preset go into a pack, as ``cache/<folder>/...`` in the archive.
 CACHE_FOLDERS = ("scores",)
+#: The archive folder of the cached files (installed under the cache root, not the models root).
+_CACHE = "cache"
 
 
 class PackError(ValueError):
@@ -74,7 +76,7 @@ def cache_files(preset: str, cache: Path | None = None) -> list[Path]:
 def _target(rel: str, root: Path, cache: Path) -> Path:
     """Where the archive member ``rel`` is installed: under the cache root for ``cache/...``, else the models root."""
     parts = PurePosixPath(rel).parts
-    return cache.joinpath(*parts[1:]) if parts[0] == "cache" else root / rel
+    return cache.joinpath(*parts[1:]) if parts[0] == _CACHE else root / rel
 
 
 def pack(preset: str, out: Path | None = None, root: Path | None = None, cache: Path | None = None) -> Path:
@@ -95,7 +97,7 @@ def pack(preset: str, out: Path | None = None, root: Path | None = None, cache: 
     out = Path(out) if out else build_root() / f"otlatent-models-{preset}.tar.gz"
     entries, blobs = [], {}
     members = [(path, path.relative_to(root).as_posix()) for path in files]
-    members += [(path, "cache/" + path.relative_to(cache).as_posix()) for path in cache_files(preset, cache)]
+    members += [(path, f"{_CACHE}/{path.relative_to(cache).as_posix()}") for path in cache_files(preset, cache)]
     for path, rel in members:
         blobs[rel] = path.read_bytes()
         entries.append({"path": rel, "size": len(blobs[rel]), "sha256": _sha256(blobs[rel])})
@@ -122,11 +124,11 @@ def _read_pack(archive: Path) -> tuple[dict, dict[str, bytes]]:
             files = {}
             for entry in manifest["files"]:
                 rel = PurePosixPath(entry["path"])
-                allowed = rel.parts[:1] in [(f,) for f in RUN_FOLDERS] or rel.parts[:2] in [
-                    ("cache", f) for f in CACHE_FOLDERS
-                ]
-                if rel.is_absolute() or ".." in rel.parts or len(rel.parts) < 2 or not allowed:
-                    folders = ", ".join([*RUN_FOLDERS, *(f"cache/{f}" for f in CACHE_FOLDERS)])
+                inside = len(rel.parts) > 1 and (
+                    rel.parts[0] in RUN_FOLDERS or rel.parts[:2] in [(_CACHE, f) for f in CACHE_FOLDERS]
+                )
+                if rel.is_absolute() or ".." in rel.parts or not inside:
+                    folders = ", ".join([*RUN_FOLDERS, *(f"{_CACHE}/{f}" for f in CACHE_FOLDERS)])
                     raise PackError(f"{archive}: refuses the path {entry['path']!r} (outside {folders})")
                 member = members.get(entry["path"])
                 if member is None or not member.isfile():
@@ -171,7 +173,7 @@ def unpack(archive: Path, root: Path | None = None, cache: Path | None = None) -
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, lambda tmp, data=data: tmp.write_bytes(data))
         written.append(target)
-    n_cached = sum(rel.startswith("cache/") for rel in files)
+    n_cached = sum(PurePosixPath(rel).parts[0] == _CACHE for rel in files)
     print(
         f"{archive.name}: {len(files) - n_cached} model(s) and {n_cached} cached result(s) of preset "
         f"{manifest['preset']!r} (otlatent {manifest['otlatent']}); {len(written)} installed under {root} and "
