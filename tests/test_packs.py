@@ -15,17 +15,21 @@ from otlatent.runs import finished_run
 @pytest.fixture
 def trained(tmp_path, monkeypatch):
     """A models root with two finished smoke DCGANs, a cpu one, and an unfinished smoke run; a cache root with a
-    scored-set table of a smoke model and one of a cpu model.
+    scored-set table and MAP latents of a smoke model and of a cpu model, and a smoke file of the wrong type.
     """
     root = tmp_path / "teacher"
     monkeypatch.setenv("OTLATENT_MODELS", str(root))
     monkeypatch.setenv("OTLATENT_CACHE", str(tmp_path / "teacher-cache"))
     scores = tmp_path / "teacher-cache" / "scores"
+    latents = tmp_path / "teacher-cache" / "latents"
     scores.mkdir(parents=True)
+    latents.mkdir()
     for preset in ("smoke", "cpu"):
         (scores / f"dcgan_synthetic_gaussian_32px_{preset}_seed0_0123456789ab.csv").write_text(
             f"set,draw,score,value\nrandom samples,0,FID,{preset}\n"
         )
+        torch.save({"z": torch.zeros(2, 3)}, latents / f"vae_synthetic_45px_{preset}_seed0_map_0123456789ab.pt")
+    (scores / "dcgan_synthetic_gaussian_32px_smoke_seed0_0123456789ab.pt").write_bytes(b"not a table")
     images = data.make_synthetic(64, 32, seed=1)
     configs = [
         GANConfig(dataset="synthetic", prior=p, width=4, batch_size=16, iterations=3, seed=s, preset=preset)
@@ -48,8 +52,13 @@ def test_pack_holds_the_finished_models_of_one_preset(trained, tmp_path):
     with tarfile.open(archive) as tar:
         names = tar.getnames()
         manifest = json.loads(tar.extractfile(packs.MANIFEST).read())
-    assert names[0] == packs.MANIFEST and len(names) == 4, "manifest, two models, one table; no checkpoint, no cpu run"
-    assert names[-1] == "cache/scores/dcgan_synthetic_gaussian_32px_smoke_seed0_0123456789ab.csv"
+    assert names[0] == packs.MANIFEST and len(names) == 5, (
+        "manifest, two models, one table, one latents file; no checkpoint, no cpu run, no file of the wrong type"
+    )
+    assert names[-2:] == [
+        "cache/latents/vae_synthetic_45px_smoke_seed0_map_0123456789ab.pt",
+        "cache/scores/dcgan_synthetic_gaussian_32px_smoke_seed0_0123456789ab.csv",
+    ]
     assert manifest["preset"] == "smoke" and all(len(e["sha256"]) == 64 for e in manifest["files"])
     with pytest.raises(packs.PackError, match="make reproduce PRESET=paper"):
         packs.pack("paper", tmp_path / "none.tar.gz", root)
@@ -60,9 +69,10 @@ def test_unpacked_models_are_reloaded_not_retrained(trained, tmp_path):
     archive = packs.pack("smoke", tmp_path / "p.tar.gz", root)
     student = tmp_path / "student"
     written = packs.unpack(archive, student, tmp_path / "student-cache")
-    assert len(written) == 3
-    table = "scores/dcgan_synthetic_gaussian_32px_smoke_seed0_0123456789ab.csv"
-    assert (tmp_path / "student-cache" / table).read_text() == (tmp_path / "teacher-cache" / table).read_text()
+    assert len(written) == 4
+    for cached in ("scores/dcgan_synthetic_gaussian_32px_smoke_seed0_0123456789ab.csv",
+                   "latents/vae_synthetic_45px_smoke_seed0_map_0123456789ab.pt"):  # fmt: skip
+        assert (tmp_path / "student-cache" / cached).read_bytes() == (tmp_path / "teacher-cache" / cached).read_bytes()
     for config in configs[:2]:
         _, _, run = finished_run(config, images.images_u8, config.run_dir(student), load_generator, "cpu")
         assert run is not None, "the notebook reloads the pack's model"
@@ -102,6 +112,18 @@ def test_damaged_unsafe_and_conflicting_packs_are_refused(trained, tmp_path):
 
     with pytest.raises(packs.PackError, match="refuses the path"):
         packs.unpack(_rewrite(archive, tmp_path / "evil.tar.gz", escape), tmp_path / "s2")
+
+    def wrong_type(name, blob):  # a cached file must have its folder's type: no pickle in cache/scores
+        if name == packs.MANIFEST:
+            m = json.loads(blob)
+            for entry in m["files"]:
+                if entry["path"].startswith("cache/latents/"):
+                    entry["path"] = "cache/scores/x_smoke_0.pt"
+            return name, json.dumps(m).encode()
+        return ("cache/scores/x_smoke_0.pt" if name.startswith("cache/latents/") else name), blob
+
+    with pytest.raises(packs.PackError, match="refuses the path 'cache/scores/x_smoke_0.pt'"):
+        packs.unpack(_rewrite(archive, tmp_path / "odd.tar.gz", wrong_type), tmp_path / "s5")
     truncated = tmp_path / "cut.tar.gz"
     truncated.write_bytes(archive.read_bytes()[:200])
     with pytest.raises(packs.PackError, match="copy it again"):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import explore, metrics
+from . import explore, metrics, results_cache
 from .data import to_uint8
 from .trained import person_tuples
 
@@ -58,6 +58,8 @@ def encoded_family(
     ks: Sequence[int] = (2, 4),
     real_images=None,
     scores_of: Callable | None = None,
+    cache=None,
+    scorer_key: str | None = None,
 ) -> dict:
     """Score every encoded midpoint set of replicate models against the reconstructions, paired by people.
 
@@ -81,6 +83,12 @@ def encoded_family(
         resamples with ``seed + r``.
     real_images, scores_of : optional
         Held-out images (uint8, N) and a function scoring a uint8 set: the real-data row, the first faces' images.
+    cache, scorer_key : folder and str, optional
+        Keep every replicate's bootstrap tables in the folder ``cache`` (:func:`otlatent.results_cache.cached_tables`,
+        as ``<model name>_encoded<k>_<key>_{changes,sigma}.csv``; each model then needs a ``name``, its run name),
+        keyed by the decoded sets themselves, the groups, ``n_boot``, the seed and ``scorer_key``, which must name
+        the feature space and the reference (:attr:`otlatent.families.Scorer.key`). A rerun decodes the sets again
+        (cheap) and reads the bootstrap back.
 
     Returns
     -------
@@ -89,6 +97,8 @@ def encoded_family(
         ``galleries`` ``{k: sets of replicate 0}``, ``real_rows`` (a DataFrame) and ``groups``
         ``{k: (midpoints, groups of people)}``.
     """
+    if cache is not None and (scorer_key is None or any("name" not in m for m in models)):
+        raise ValueError("cached scores need scorer_key= (the scorer's key) and a name (run name) for every model")
     person = np.asarray(person)
     changes, sigma, galleries, real_rows, groups = [], [], {}, [], {}
     for k in ks:
@@ -101,14 +111,24 @@ def encoded_family(
             ]
         for r, model in enumerate(models):
             sets = encoded_sets(model["decode"], model["codes"], ends, prior, model.get("centre"), model.get("extra"))
-            feats = {name: features(x) for name, x in sets.items()}
 
-            def score_subset(name, sub, feats=feats, sets=sets):
-                return metrics.set_scores(
-                    {"pool": feats[name]["pool"][sub]}, sets[name][sub], reference, inception_score_=False
-                )
+            def bootstrap(sets=sets, r=r):
+                feats = {name: features(x) for name, x in sets.items()}
 
-            c, s = metrics.paired_bootstrap_changes(score_subset, sets, group, RECON, n_boot=n_boot, seed=seed + r)
+                def score_subset(name, sub):
+                    return metrics.set_scores(
+                        {"pool": feats[name]["pool"][sub]}, sets[name][sub], reference, inception_score_=False
+                    )
+
+                return metrics.paired_bootstrap_changes(score_subset, sets, group, RECON, n_boot=n_boot, seed=seed + r)
+
+            if cache is None:
+                c, s = bootstrap()
+            else:
+                ident = dict(kind="encoded_family", sets=sets, names=list(sets), group=np.asarray(group),
+                             baseline=RECON, n_boot=n_boot, seed=seed + r, scorer=scorer_key)  # fmt: skip
+                c, s = results_cache.cached_tables(cache, f"{model['name']}_encoded{k}", ident, bootstrap,
+                                                   parts=("changes", "sigma"))  # fmt: skip
             changes.append(c.assign(midpoint=f"{k}-point", replicate=r))
             sigma.append(s.assign(midpoint=f"{k}-point", replicate=r))
             if r == 0:

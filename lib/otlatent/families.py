@@ -19,7 +19,6 @@ larger drop): :func:`rank_association` across models, :func:`within_unit_associa
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +27,8 @@ import torch
 from scipy import stats
 from torchvision.transforms.functional import resize
 
-from . import explore, metrics
+from . import explore, metrics, results_cache
 from .explore import decoder_of  # noqa: F401  (part of this module's interface: a model's decoder)
-from .runtime import atomic_write
 
 __all__ = [
     "Scorer",
@@ -92,19 +90,13 @@ def model_values(
     ident = dict(model=name, scorer=scorer.key, prior=str(prior), d=d, n=n, draws=draws, seed=seed,
                  replicate=replicate, sets=list(sets))  # fmt: skip
     if weights is not None:
-        ident["weights"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:16]
-    path = None
-    if cache is not None:
-        digest = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:12]
-        path = Path(cache) / f"{name}_{digest}.csv"
-        if path.exists():
-            return pd.read_csv(path)
-    rows = explore.table2_values(decode, scorer, prior, n, d, draws, seed, replicate, sets)
-    table = pd.DataFrame(rows, columns=["set", "draw", "score", "value"])
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
-    return table
+        ident["weights"] = results_cache.fingerprint(Path(weights))  # SHA-256 of the file
+
+    def compute():
+        rows = explore.table2_values(decode, scorer, prior, n, d, draws, seed, replicate, sets)
+        return pd.DataFrame(rows, columns=["set", "draw", "score", "value"])
+
+    return results_cache.cached_tables(cache, name, ident, compute)
 
 
 def fit_and_sensitivity(

@@ -13,11 +13,23 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import results_cache
+
 __all__ = ["map_latents"]
 
 
 def map_latents(
-    decode, y, z0, sigma, mask=None, steps: int = 150, lr: float = 0.05, batch_size: int = 256, progress: bool = False
+    decode,
+    y,
+    z0,
+    sigma,
+    mask=None,
+    steps: int = 150,
+    lr: float = 0.05,
+    batch_size: int = 256,
+    progress: bool = False,
+    cache=None,
+    name: str | None = None,
 ) -> tuple[torch.Tensor, np.ndarray]:
     r"""Maximum a posteriori latents of observed images under a decoder and the prior :math:`\mathcal N(0, I)`.
 
@@ -46,6 +58,10 @@ def map_latents(
         Bool, broadcastable to ``y`` (e.g. (N, 1, H, W)): True where the pixel is observed.
     steps, lr, batch_size : int, float, int
         Adam iterations and step size; images are optimised in independent batches.
+    cache, name : folder and str, optional
+        Keep the result in the folder ``cache`` as ``<name>_<key>.pt`` (``name``: the model's run name), keyed by the
+        decoder's weights and every input (:mod:`otlatent.results_cache`); a rerun reads it back. ``decode`` must
+        then be a module or a module's method.
 
     Returns
     -------
@@ -77,14 +93,27 @@ def map_latents(
     owner = getattr(decode, "__self__", decode)  # a bound method such as VAE.decode, or a module
     params = list(owner.parameters()) if isinstance(owner, nn.Module) else []
     device = params[0].device if params else torch.device("cpu")
-    flags = [p.requires_grad for p in params]
-    for p in params:  # only z is optimised: no gradients for the weights
-        p.requires_grad_(False)
-    try:
-        return _map_batches(decode, y, z0, sig, m, steps, lr, batch_size, device, progress)
-    finally:
-        for p, flag in zip(params, flags):
-            p.requires_grad_(flag)
+
+    def compute() -> dict:
+        flags = [p.requires_grad for p in params]
+        for p in params:  # only z is optimised: no gradients for the weights
+            p.requires_grad_(False)
+        try:
+            z, e = _map_batches(decode, y, z0, sig, m, steps, lr, batch_size, device, progress)
+        finally:
+            for p, flag in zip(params, flags):
+                p.requires_grad_(flag)
+        return {"z": z, "energy": torch.from_numpy(e)}
+
+    if cache is not None:
+        if name is None:
+            raise ValueError("a cached MAP reconstruction needs name= (the model's run name)")
+        if not isinstance(owner, nn.Module):
+            raise ValueError("a cached MAP reconstruction needs decode to be a module or a module's method")
+    ident = dict(kind="map_latents", decoder=decode, y=y, z0=z0, sigma=sig, mask=m, steps=int(steps), lr=float(lr),
+                 batch_size=int(batch_size), device=device.type)  # fmt: skip
+    out = results_cache.cached_tensors(cache, name or "", ident, compute) if cache is not None else compute()
+    return out["z"], out["energy"].numpy()
 
 
 def _map_batches(decode, y, z0, sig, m, steps, lr, batch_size, device, progress):

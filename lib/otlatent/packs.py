@@ -6,8 +6,9 @@ finished ``model.pt`` whose config equals the notebook's is always reloaded (:fu
 
 The archive (``.tar.gz``) holds the finished ``model.pt`` of every run folder of the preset under the models root
 (``models/<run>/``, ``classifiers/<run>/``; training checkpoints are left out), the preset's scored sets from the
-score cache (``cache/scores/``: :func:`otlatent.families.model_values`, keyed by each model's weights, so notebook 10
-reads them back instead of scoring again) and ``MANIFEST.json``: the package version, the preset, and per file its
+result cache (:mod:`otlatent.results_cache`: scored sets and bootstrap tables in ``cache/scores/``, MAP latents in
+``cache/latents/``, all keyed by each model's weights, so that notebooks 07-10 read them back instead of computing
+them again) and ``MANIFEST.json``: the package version, the preset, and per file its
 path, size and SHA-256. Unpacking checks every file against the manifest, refuses paths outside those folders, and
 never replaces an existing file by a different one.
 
@@ -25,7 +26,7 @@ import sys
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from . import __version__
+from . import __version__, results_cache
 from .config import build_root, cache_root, get_preset, models_root
 from .runtime import atomic_write, load_checkpoint
 
@@ -36,8 +37,9 @@ __all__ = ["MANIFEST", "RUN_FOLDERS", "CACHE_FOLDERS", "PackError", "pack_files"
 MANIFEST = "MANIFEST.json"
 #: The folders of the models root whose runs go into a pack (``RunConfig.folder`` of every trainer).
 RUN_FOLDERS = ("models", "classifiers")
-#: The folders of the cache root whose files of the preset go into a pack, as ``cache/<folder>/...`` in the archive.
-CACHE_FOLDERS = ("scores",)
+#: The folders of the cache root whose files of the preset go into a pack, as ``cache/<folder>/...`` in the archive,
+#: with the one file type each holds.
+CACHE_FOLDERS = {results_cache.SCORES: ".csv", results_cache.LATENTS: ".pt"}
 #: The archive folder of the cached files (installed under the cache root, not the models root).
 _CACHE = "cache"
 
@@ -65,12 +67,12 @@ def pack_files(preset: str, root: Path | None = None) -> list[Path]:
 
 
 def cache_files(preset: str, cache: Path | None = None) -> list[Path]:
-    """The cached results of ``preset``'s models under the cache root ``cache`` (``scores/<run name>_<key>.csv``,
-    whose run name carries the preset), sorted.
+    """The cached results of ``preset``'s models under the cache root ``cache`` (``scores/<run name>_<key>...csv``,
+    ``latents/<run name>_<key>.pt``, whose run name carries the preset), sorted.
     """
     get_preset(preset)
     cache = Path(cache) if cache else cache_root()
-    return sorted(p for folder in CACHE_FOLDERS for p in (cache / folder).glob(f"*_{preset}_*.csv"))
+    return sorted(p for folder, ext in CACHE_FOLDERS.items() for p in (cache / folder).glob(f"*_{preset}_*{ext}"))
 
 
 def _target(rel: str, root: Path, cache: Path) -> Path:
@@ -124,11 +126,12 @@ def _read_pack(archive: Path) -> tuple[dict, dict[str, bytes]]:
             files = {}
             for entry in manifest["files"]:
                 rel = PurePosixPath(entry["path"])
+                cached = len(rel.parts) > 2 and rel.parts[0] == _CACHE and rel.parts[1] in CACHE_FOLDERS
                 inside = len(rel.parts) > 1 and (
-                    rel.parts[0] in RUN_FOLDERS or rel.parts[:2] in [(_CACHE, f) for f in CACHE_FOLDERS]
+                    rel.parts[0] in RUN_FOLDERS or (cached and rel.suffix == CACHE_FOLDERS[rel.parts[1]])
                 )
                 if rel.is_absolute() or ".." in rel.parts or not inside:
-                    folders = ", ".join([*RUN_FOLDERS, *(f"{_CACHE}/{f}" for f in CACHE_FOLDERS)])
+                    folders = ", ".join([*RUN_FOLDERS, *(f"{_CACHE}/{f}/*{e}" for f, e in CACHE_FOLDERS.items())])
                     raise PackError(f"{archive}: refuses the path {entry['path']!r} (outside {folders})")
                 member = members.get(entry["path"])
                 if member is None or not member.isfile():
