@@ -31,6 +31,10 @@ def test_fingerprints_follow_the_content():
     with torch.no_grad():
         same.bias[0] += 1e-6
     assert results_cache.fingerprint(m) != results_cache.fingerprint(same), "retrained weights give another key"
+    bn = nn.BatchNorm2d(3)  # 0-d buffers (num_batches_tracked) and a forward pass that changes the running stats
+    before = results_cache.fingerprint(bn)
+    bn(torch.randn(4, 3, 2, 2))
+    assert results_cache.fingerprint(bn) != before
     with pytest.raises(TypeError, match="cannot fingerprint"):
         results_cache.fingerprint(lambda z: z)
     with pytest.raises(TypeError):

@@ -122,13 +122,10 @@ def encoded_family(
 
                 return metrics.paired_bootstrap_changes(score_subset, sets, group, RECON, n_boot=n_boot, seed=seed + r)
 
-            if cache is None:
-                c, s = bootstrap()
-            else:
-                ident = dict(kind="encoded_family", sets=sets, names=list(sets), group=np.asarray(group),
-                             baseline=RECON, n_boot=n_boot, seed=seed + r, scorer=scorer_key)  # fmt: skip
-                c, s = results_cache.cached_tables(cache, f"{model['name']}_encoded{k}", ident, bootstrap,
-                                                   parts=("changes", "sigma"))  # fmt: skip
+            ident = dict(kind="encoded_family", sets=sets, names=list(sets), group=group, baseline=RECON,
+                         n_boot=n_boot, seed=seed + r, scorer=scorer_key)  # fmt: skip
+            c, s = results_cache.cached_tables(cache, f"{model.get('name')}_encoded{k}", ident, bootstrap,
+                                               parts=("changes", "sigma"))  # fmt: skip
             changes.append(c.assign(midpoint=f"{k}-point", replicate=r))
             sigma.append(s.assign(midpoint=f"{k}-point", replicate=r))
             if r == 0:

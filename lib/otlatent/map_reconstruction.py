@@ -112,7 +112,7 @@ def map_latents(
             raise ValueError("a cached MAP reconstruction needs decode to be a module or a module's method")
     ident = dict(kind="map_latents", decoder=decode, y=y, z0=z0, sigma=sig, mask=m, steps=int(steps), lr=float(lr),
                  batch_size=int(batch_size), device=device.type)  # fmt: skip
-    out = results_cache.cached_tensors(cache, name or "", ident, compute) if cache is not None else compute()
+    out = results_cache.cached_tensors(cache, name, ident, compute)
     return out["z"], out["energy"].numpy()
 
 

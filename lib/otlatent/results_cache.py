@@ -59,8 +59,8 @@ def fingerprint(obj) -> str:
     """
     if isinstance(obj, torch.Tensor):
         t = obj.detach().cpu().contiguous()
-        return _digest(str(t.dtype).encode(), str(tuple(t.shape)).encode(), t.view(torch.uint8).numpy().tobytes()
-                       if t.numel() else b"")  # fmt: skip
+        raw = t.reshape(-1).view(torch.uint8).numpy().tobytes()  # flat: a 0-d tensor (a BN counter) has bytes too
+        return _digest(str(t.dtype).encode(), str(tuple(t.shape)).encode(), raw)
     if isinstance(obj, np.ndarray):
         a = np.ascontiguousarray(obj)
         if a.dtype == object:
