@@ -1,9 +1,12 @@
 """The interactive latent explorer, headless: its callback decodes exactly the latents of the library's operations."""
 
+import itertools
+
 import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -112,3 +115,19 @@ def test_a_decoder_with_fixed_endpoints():
         LatentExplorer({"vae": vae}, d=8, priors={"vae": "gaussian"}, endpoints={"vae": faces[:3]})
     with pytest.raises(ValueError, match="unknown models"):
         LatentExplorer({"vae": vae}, d=8, priors={"vae": "gaussian", "other": "gaussian"})
+
+
+def test_the_norm_panel_legend_covers_no_point():
+    faces = torch.randn(5, 8, generator=torch.Generator().manual_seed(4))
+    vae = _Decoder()
+    for scale, points, t in itertools.product((0.3, 3.0), (2, 4), (0.0, 0.5)):  # ends inside and outside the band
+        ends = {"encoded": scale * faces}
+        ex = LatentExplorer({"encoded": vae}, d=8, seed=2, priors={"encoded": "gaussian"}, endpoints=ends)
+        fig = ex.figure(model="encoded", points=points, t=t, u=0.9)
+        fig.canvas.draw()
+        ax = next(a for a in fig.axes if a.get_legend() is not None and a.get_title().startswith("norm"))
+        box = ax.get_legend().get_window_extent().padded(4)  # a marker's radius around its centre
+        dots = [ax.transData.transform(line.get_xydata()[0]) for line in ax.lines if line.get_marker() == "o"]
+        assert len(dots) == len(ex.last["latents"])
+        assert not any(box.contains(x, y) for x, y in dots), (scale, points, t)
+        plt.close(fig)

@@ -129,10 +129,12 @@ class LatentExplorer:
         if s["model"] in self.endpoints:  # fixed ends (e.g. encoded faces): their own norms, for comparison
             for k, v in enumerate(self.corners(s["model"], s["points"]).norm(dim=1).tolist()):
                 ax.axvline(v, color="#7f7f7f", ls="--", lw=1, label="the ends' norms" if k == 0 else None)
-            ax.legend(fontsize=7, loc="lower right")
         for k, m in enumerate(names):
             ax.plot(out["norms"][m], k, "o", color=method_color(m))
         ax.set_yticks(range(len(names)), names, fontsize=8)
+        if s["model"] in self.endpoints:  # the legend in an empty row above the points, so it covers none of them
+            ax.set_ylim(-0.6, len(names) + 0.6)
+            ax.legend(fontsize=7, loc="upper center", ncol=2, handlelength=1.2, columnspacing=0.8)
         ax.set_xlabel("latent norm ‖y‖")
         ax.set_title("norm vs the prior's band", fontsize=9)
         ax = fig.add_subplot(grid[0, len(names) + 1])
