@@ -45,7 +45,7 @@ import seaborn as sns
 import torch
 
 import otlatent
-from otlatent import corruptions, map_reconstruction, matching, metrics, trained
+from otlatent import corruptions, map_reconstruction, matching, metrics, results_cache, trained
 from otlatent import operations as ops
 from otlatent.plots import images as implots
 from otlatent.plots import method_color
@@ -142,6 +142,7 @@ study.savefig(fig, "corruptions", caption=(
 
 # %%
 MAP_STEPS = cfg.map_steps
+MAP_CACHE = dict(cache=results_cache.folder(results_cache.LATENTS), name=run.config.name)  # kept under the weights
 
 
 def reconstructions(name, severity):
@@ -150,11 +151,13 @@ def reconstructions(name, severity):
     b = corruptions.corrupt(name, x, severity, seed=seed + 1, copy=1)
     mu_a, mu_b = run.encode(a.images)[0], run.encode(b.images)[0]
     sigma = float(np.hypot(s, a.noise_sigma))
-    z_map, e_map = map_reconstruction.map_latents(run.model.decode, a.images, mu_a, sigma, a.mask, steps=MAP_STEPS)
+    z_map, e_map = map_reconstruction.map_latents(run.model.decode, a.images, mu_a, sigma, a.mask, steps=MAP_STEPS,
+                                                  **MAP_CACHE)
     latents = {"encode–decode": mu_a, "midpoint, linear": ops.lerp(mu_a, mu_b, 0.5),
                "midpoint, matched": matching.matched_lerp(mu_a, mu_b, 0.5, PRIOR), "MAP": z_map}
     if not a.mask.all():  # under noise every pixel is observed: MAP already uses them all
-        latents["MAP, no mask"] = map_reconstruction.map_latents(run.model.decode, a.images, mu_a, sigma, None, steps=MAP_STEPS)[0]
+        latents["MAP, no mask"] = map_reconstruction.map_latents(run.model.decode, a.images, mu_a, sigma, None,
+                                                                 steps=MAP_STEPS, **MAP_CACHE)[0]
     cos = torch.nn.functional.cosine_similarity
     dist = {m: float((latents[m] - mu_clean).norm(dim=1).mean()) for m in ("midpoint, linear", "midpoint, matched")}
     info = dict(corruption=name, severity=severity, intact=a.intact_fraction,
@@ -424,7 +427,7 @@ a = corruptions.corrupt("block", x, sv, seed=seed)
 z_start = {"encoder mean": run.encode(a.images)[0],
            "prior sample": torch.randn(len(x), run.config.nz, generator=torch.Generator().manual_seed(seed))}
 for label, z0 in z_start.items():
-    z_hat, e = map_reconstruction.map_latents(run.model.decode, a.images, z0, s, a.mask, steps=MAP_STEPS)
+    z_hat, e = map_reconstruction.map_latents(run.model.decode, a.images, z0, s, a.mask, steps=MAP_STEPS, **MAP_CACHE)
     print(f"MAP from the {label:>12}: final energy {np.median(e[-1]):.4g} (median over faces), PSNR "
           f"{float(metrics.reconstruction_quality(x, run.decode(z_hat)).psnr.mean()):.2f} dB")
 
@@ -443,6 +446,6 @@ sv = SEV["salt_pepper"][1]
 a = corruptions.corrupt("salt_pepper", x, sv, seed=seed)
 z, step, chunk = run.encode(a.images)[0], 0, max(1, MAP_STEPS // 6)
 while step < MAP_STEPS:
-    z, _ = map_reconstruction.map_latents(run.model.decode, a.images, z, s, a.mask, steps=chunk)
+    z, _ = map_reconstruction.map_latents(run.model.decode, a.images, z, s, a.mask, steps=chunk, **MAP_CACHE)
     step += chunk
     print(f"after {step:>3} steps: PSNR {float(metrics.reconstruction_quality(x, run.decode(z)).psnr.mean()):.2f} dB")
