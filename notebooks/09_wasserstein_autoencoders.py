@@ -43,10 +43,20 @@ import time
 import numpy as np
 import pandas as pd
 import torch
-from torchvision.transforms.functional import resize
 
 import otlatent
-from otlatent import corruptions, encoded, explore, map_reconstruction, matching, metrics, posterior, trained
+from otlatent import (
+    corruptions,
+    encoded,
+    explore,
+    families,
+    map_reconstruction,
+    matching,
+    metrics,
+    posterior,
+    results_cache,
+    trained,
+)
 from otlatent import operations as ops
 from otlatent.data import to_uint8
 from otlatent.plots import evidence as evidence_plots
@@ -273,33 +283,25 @@ for o in ("WAE-MMD", "WAE-GAN"):
 
 # %%
 clf = trained.vae_scorer_for(study, f_train, progress=False)
-side = clf.config.resolution
-
-
-def features(images_u8):
-    return clf.features(resize(torch.as_tensor(images_u8), [side, side], antialias=True))
-
-
 roles = trained.vae_roles(f_test, seed=seed).to_numpy()
 use = np.flatnonzero(np.isin(roles, ["exploration", "confirmation"]))
-reference = features(to_uint8(x_f[torch.from_numpy(roles == "reference")]))
+# every score of one uint8 image set (notebook 06's `metrics.set_scores`) against the held-out reference faces
+scores_of = families.Scorer(clf, to_uint8(x_f[torch.from_numpy(roles == "reference")]), cfg.score_splits)
+features, reference = scores_of.features, scores_of.reference
 real_u8 = to_uint8(x_f[torch.from_numpy(use)])
-
-
-def scores_of(images_u8):
-    """Every score of one image set on all its images (notebook 06's `metrics.set_scores`)."""
-    return metrics.set_scores(features(images_u8), images_u8, reference, splits=cfg.score_splits,
-                              inception_score_=False)
-
+CACHE = results_cache.folder(results_cache.SCORES)  # scored sets and MAP latents kept under every model's weights
+LATENTS = results_cache.folder(results_cache.LATENTS)
 
 SCORES = ["FID", "KID", "sharpness", "contrast"] + (["saturation"] if x_f.shape[1] == 3 else [])
 # %%
 t0 = time.monotonic()
 K, n = cfg.n_baseline, cfg.n_score
 wae_families = {"WAE-MMD": "mmd", "WAE-GAN": "gan"}
-prior_values = pd.DataFrame([
-    dict(model=name, replicate=r, **row) for name, o in wae_families.items() for r in range(cfg.wae_replicates)
-    for row in explore.table2_values(f_runs[o, r].decode, scores_of, PRIOR, n, trained.wae_nz(study), K, seed, r)])
+prior_values = pd.concat([
+    families.model_values(f_runs[o, r].config.name, f_runs[o, r].decode, PRIOR, trained.wae_nz(study), scores_of, n, K,
+                          seed, replicate=r, cache=CACHE, weights=f_runs[o, r].path).assign(model=name, replicate=r)
+    for name, o in wae_families.items() for r in range(cfg.wae_replicates)],
+    ignore_index=True)[["model", "replicate", "set", "draw", "score", "value"]]
 real_scores = scores_of(real_u8)
 noise = pd.concat([metrics.set_noise(g.drop(columns="model")).assign(model=m) for m, g in prior_values.groupby("model")])
 noise["margin_pct"] = metrics.MARGIN_SD * noise.sigma_pct
@@ -394,16 +396,15 @@ study.savefig(fig, "change_prior", caption=(
 # the sharpness cells are in the tables and the summary.
 #
 # *How strong "equivalent" is here.* The margin is 3σ of the reconstructions' own bootstrap spread over people, which
-# for sets of a few hundred faces is wide: ±72% of the FID for WAE-MMD 2-point, ±0.16 (difference) for the VAE's
-# FID, whose reconstructions score 0.13. The calibration of section 4 showed the scores sensitive at the ~4× narrower
+# for sets of a few hundred faces is wide: ±75% of the FID for WAE-MMD 2-point, ±0.19 (difference) for the VAE's
+# FID, whose reconstructions score 0.16. The calibration of section 4 showed the scores sensitive at the ~5× narrower
 # prior-sample margins, not at these. Holm's correction covers the "worse"/"better" tests; each equivalence (TOST)
 # cell is one test at 0.05.
 #
 # *In Figure 09.8 the FID panel mixes units:* the VAE's FID rows are differences (its reconstructions' FID is not
-# bounded away from zero), the WAEs' are changes in %, drawn on one axis labelled as differences, so the VAE's
-# rows look like zero and the grey band is the VAE's margin, too narrow to see. Read the FID cells from Tables
-# 09.8–09.13. (The plotting helper now draws differences as diamonds when a panel mixes units; the figure changes
-# at the next execution.)
+# bounded away from zero) and are drawn as diamonds, the WAEs' are changes in % (circles), on one axis, so the
+# VAE's rows look like zero and the grey band is the VAE's margin, too narrow to see. Read the FID cells from Tables
+# 09.8–09.13.
 
 # %%
 MIDS = {2: ["2-point linear", "2-point slerp", "2-point matched", "2-point centred matched",
@@ -429,19 +430,19 @@ def family_models(runs):
             return {"learned-law matched": matching.match_to_law(z.mean(0), [1 / k] * k, train_codes, seed=seed)}
 
         out.append(dict(decode=run.decode, codes=codes_of(run, x_f[torch.from_numpy(use)]),
-                        centre=train_codes.mean(0), extra=learned))
+                        centre=train_codes.mean(0), extra=learned, name=run.config.name))
     return out
 
 
-families = {"VAE": vaes, "WAE-MMD": [f_runs["mmd", r] for r in range(cfg.wae_replicates)],
+model_runs = {"VAE": vaes, "WAE-MMD": [f_runs["mmd", r] for r in range(cfg.wae_replicates)],
             "WAE-GAN": [f_runs["gan", r] for r in range(cfg.wae_replicates)]}
 results = {}
-for name, runs in families.items():
+for name, runs in model_runs.items():
     t0 = time.monotonic()
     results[name] = encoded.encoded_family(family_models(runs), person[use], features, reference, SCORES,
                                            tested_worse=WORSE[name], tested_equivalent=EQUIV[name], n_boot=cfg.n_boot,
-                                           seed=seed,
-                                           real_images=real_u8, scores_of=scores_of)
+                                           seed=seed, real_images=real_u8, scores_of=scores_of,
+                                           cache=CACHE, scorer_key=scores_of.key)
     groups = ", ".join(f"{k}-point: {n:,} midpoints in {g:,} groups" for k, (n, g) in results[name]["groups"].items())
     print(f"{name}: {groups}; scored in {time.monotonic() - t0:.0f} s")
 
@@ -456,14 +457,14 @@ for name, res in results.items():
         table = metrics.verdict_table(res["ev"][res["ev"].midpoint == mp], pd.concat([base, real]), MIDS[k], SCORES,
                                       real="real faces", baseline=encoded.RECON, control=encoded.OTHER)
         study.save_table(table, f"encoded_{name.lower()}_{k}point", caption=(
-            f"{name}, encoded held-out faces, {mp} midpoints of different people, {len(families[name])} replicates: "
+            f"{name}, encoded held-out faces, {mp} midpoints of different people, {len(model_runs[name])} replicates: "
             "the real faces and the reconstructions of the first faces (value ± bootstrap spread), then each set's "
             "pooled change vs the reconstructions [95% CI] and verdict; second faces: the null control."))
     verdicts.append(res["ev"].assign(model=name))
 verdicts = pd.concat(verdicts)
 fig = evidence_plots.change_figure(
     verdicts.assign(set=verdicts.model.str.cat(verdicts.set, sep=": ")),
-    [f"{m}: {s}" for m in families for s in MIDS[2]], SCORES, title="encoded faces, 2-point midpoints",
+    [f"{m}: {s}" for m in model_runs for s in MIDS[2]], SCORES, title="encoded faces, 2-point midpoints",
     baseline="reconstructions")
 study.savefig(fig, "change_encoded_2point", caption=(
     "Pooled change of each 2-point midpoint set of encoded held-out faces against the reconstructions of the first "
@@ -495,7 +496,7 @@ for k in (2, 4):
         for sc in EQ_SCORES:
             hyp.append(dict(hypothesis="W2", model=m, set=f"{k}-point matched", score=sc, predicted="equivalent",
                             verdict=verdict_of(m, f"{k}-point matched", sc)))
-    for m in families:
+    for m in model_runs:
         for sc in EQ_SCORES:
             hyp.append(dict(hypothesis="W3", model=m, set=f"{k}-point learned-law matched", score=sc,
                             predicted="equivalent", verdict=verdict_of(m, f"{k}-point learned-law matched", sc)))
@@ -530,14 +531,15 @@ a = corruptions.corrupt("seed_patches", x_rec, 10 / 45, seed=seed)
 b = corruptions.corrupt("seed_patches", x_rec, 10 / 45, seed=seed + 1, copy=1)
 t0 = time.monotonic()
 rows, sigmas = [], []
-for name, runs in families.items():
+for name, runs in model_runs.items():
     for r, run in enumerate(runs):
         za, zb = codes_of(run, a.images), codes_of(run, b.images)
         if name == "VAE":
             sigma = run.model.sigma
         else:  # the RMS residual of training reconstructions, in the decoder's [-1, 1] units
             sigma = float((f_train.images[:1000] - run.reconstruct(f_train.images[:1000])).pow(2).mean().sqrt())
-        z_map, _ = map_reconstruction.map_latents(run.model.decode, a.images, za, sigma, a.mask, steps=cfg.map_steps)
+        z_map, _ = map_reconstruction.map_latents(run.model.decode, a.images, za, sigma, a.mask, steps=cfg.map_steps,
+                                                  cache=LATENTS, name=run.config.name)
         decoded = {"copy 1 (corrupted)": a.images, "encode–decode copy 1": run.decode(za),
                    "midpoint, linear": run.decode(ops.lerp(za, zb, 0.5)),
                    "midpoint, matched": run.decode(matching.matched_lerp(za, zb, 0.5, PRIOR)),
@@ -600,7 +602,7 @@ study.save_claims()
 #   smallest possible).
 # - **Prior samples** (Tables 09.6–09.7): unlike the VAE's (notebook 07), the WAE decoders show the paper's effect
 #   in every image statistic: linear 2-point midpoints are worse than random samples in sharpness, contrast and
-#   saturation in every replicate of both WAEs (and in FID and KID for WAE-MMD: FID +162%; for WAE-GAN the FID and KID
+#   saturation in every replicate of both WAEs (and in FID and KID for WAE-MMD: FID +168%; for WAE-GAN the FID and KID
 #   of linear midpoints are not shown worse), and both matched rows are *equivalent* to random samples in 19 of 20
 #   cells.
 # - **Encoded faces** (Table 09.14). W1 holds: for the VAE, plain matched midpoints are worse than reconstructions in
@@ -608,22 +610,25 @@ study.save_claims()
 #   is equivalent to reconstructions in every contrast and saturation cell; for WAE-GAN in 2-point KID, contrast and
 #   saturation, but its 4-point matched midpoints are slightly over-contrasted and over-saturated (+5.9% and +7.6%,
 #   not shown equivalent). The other FID and KID cells are not shown equivalent: the FID of a few hundred decoded WAE
-#   faces moves by ±20–34% between bootstrap samples of people, so much that even the 2-point linear midpoints are
-#   not shown worse in FID. W3 holds in 21 of 24 cells: matching to the learned law is equivalent to reconstructions
-#   for all three models in contrast and saturation, and in FID and KID but for three cells (WAE-GAN 2-point FID,
-#   WAE-MMD 4-point FID and KID). For the VAE it removes what prior matching breaks (FID worse -> equivalent,
+#   faces moves by ±22–30% between bootstrap samples of people, so much that no WAE's linear midpoints (2- or
+#   4-point) are shown worse in FID. W3 holds in 18 of 24 cells: matching to the learned law is equivalent to
+#   reconstructions for all three models in contrast and saturation, but in FID and KID in only 6 of 12 cells (not
+#   shown equivalent: WAE-GAN 2- and 4-point FID, WAE-MMD 4-point FID and KID, VAE 4-point FID and KID). For the VAE
+#   it removes what prior matching breaks (FID worse -> equivalent at 2 points, not shown equivalent at 4;
 #   saturation +17.9% -> equivalent) but leaves the midpoints less sharp than reconstructions (−10.4% and −9.4%,
-#   where plain matching had +2.3%); in sharpness, 5 of the 6 learned-law cells of the three models
-#   are not shown equivalent (−5.7% to −10.4%). Its changes agree with
-#   those of matching about the average code to within a percentage point: both keep each component's mean and
+#   where plain matching had +2.3% and +27.7%); in sharpness, 5 of the 6 learned-law cells of the three models
+#   are not shown equivalent (−5.7% to −10.4%). Its changes agree with those of matching about the average code to
+#   within about a percentage point (1.1 at most, WAE-MMD 2-point FID): both keep each component's mean and
 #   variance, and that is most of what the learned map changes, although KS rejects Gaussian marginals for most
 #   components. The margins behind these "equivalent"s are wide (see the paragraph under the hypotheses).
 # - **The seed report's corrupted faces** (Table 09.15): the same pattern on every model — the corrupted copy
 #   itself (28.9 dB) beats every reconstruction, MAP is the best reconstruction (VAE 23.7 dB, WAEs 22.1 dB), and the
 #   matched midpoint of the two copies is the worst (1.7–2.2 dB below the linear one), for WAEs as for the VAE: two
 #   copies of one face are not independent endpoints, whatever the latent law.
-# - Cost: the committed cpu run took 43 minutes on 2 cores, 16 of them training the third replicates (the first two
-#   had trained in an earlier run); from no trained model about 70 minutes — over the 25-minute goal, because the
+# - Cost: this cpu run took 18.5 minutes on 2 cores with every model trained and the prior-sample scores cached
+#   (3.1 minutes when the encoded-face tables and MAP latents are cached too); the run that trained the third
+#   replicates (2026-12-02) took 43 minutes, 16 of them training (the first two had trained in an earlier run);
+#   from no trained model about 70 minutes — over the 25-minute goal, because the
 #   equivalence tests need three replicates of every model.
 
 # %% [markdown]
