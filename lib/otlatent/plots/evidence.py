@@ -23,13 +23,23 @@ def set_color(name: str) -> str:
     return method_color(name.split()[-1])
 
 
+def _row_panels(scores, sets):
+    """One panel per score, one row per set; the first panel's set names get room of their own, so that the panels
+    keep their width (and their axis labels do not run into each other) however long the names are.
+    """
+    names = max((len(str(s)) for s in sets), default=0)
+    return plt.subplots(
+        1, len(scores), figsize=(2.9 * len(scores) + 0.07 * names, 0.45 * len(sets) + 1.2), squeeze=False
+    )
+
+
 def change_figure(ev, sets, scores, title: str = "", baseline: str = "random samples"):
     """Pooled change (%) of each set against the ``baseline`` with its 95% interval, per score (one panel each);
     the grey band is the equivalence margin (of the first row). Filled markers: the verdict is "worse", "better" or
     "equivalent". Where a panel holds rows in both units (``unit`` "%" and "abs", e.g. several model families),
     differences are drawn as diamonds and the label says so.
     """
-    fig, axes = plt.subplots(1, len(scores), figsize=(2.9 * len(scores), 0.45 * len(sets) + 1.2), squeeze=False)
+    fig, axes = _row_panels(scores, sets)
     for ax, score in zip(axes[0], scores):
         sub = ev[ev.score == score].set_index("set")
         absolute = "unit" in sub and (sub.unit == "abs").any()
@@ -57,7 +67,7 @@ def change_figure(ev, sets, scores, title: str = "", baseline: str = "random sam
         ax.invert_yaxis()
         ax.set_title(score, fontsize=9)
         if mixed:  # rows of several families in different units: diamonds are differences, circles %
-            ax.set_xlabel(f"vs {baseline}: % (circles), difference (diamonds)")
+            ax.set_xlabel(f"vs {baseline}: % (circles),\ndifference (diamonds)")
         else:
             ax.set_xlabel(f"difference vs {baseline}" if absolute else f"change vs {baseline} (%)")
         ci = np.abs(sub.ci_high.to_numpy(float))
@@ -77,7 +87,7 @@ def placement_figure(values, sets, scores, real: str = "real data", title: str =
     """Every scored set's value (one dot per replicate model and draw), per score; the black line is the real data's
     value. Shows whether a set that differs from the random samples is closer to or further from the real images.
     """
-    fig, axes = plt.subplots(1, len(scores), figsize=(2.9 * len(scores), 0.45 * len(sets) + 1.2), squeeze=False)
+    fig, axes = _row_panels(scores, sets)
     for ax, score in zip(axes[0], scores):
         sub = values[values.score == score]
         real_v = sub[sub.set == real].value
