@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 CONFIGS = {
     "defaults": {},
@@ -37,11 +38,16 @@ REFERENCE = "fp32 one after another"
 KEY = ["prior", "set", "score"]
 
 
+def run_folder(root: Path, name: str) -> Path:
+    """The folder of configuration ``name``'s models, cache, figures and executed notebooks."""
+    return root / name.replace(" ", "_")
+
+
 def run_config(name: str, settings: dict, root: Path, dataset: str, preset: str, notebooks: list[str]) -> dict:
     """Execute ``notebooks`` for one configuration; return {notebook: seconds}."""
     from otlatent import notebooks as nb
 
-    folder = root / name.replace(" ", "_")
+    folder = run_folder(root, name)
     env = {
         "OTLATENT_MODELS": folder / "models",
         "OTLATENT_CACHE": folder / "cache",
@@ -50,12 +56,10 @@ def run_config(name: str, settings: dict, root: Path, dataset: str, preset: str,
         "MPLBACKEND": "Agg",
         **settings,
     }
-    saved = {k: os.environ.get(k) for k in [*env, "OTLATENT_PRECISION", "OTLATENT_WORKERS"]}
-    for key in ("OTLATENT_PRECISION", "OTLATENT_WORKERS"):
-        os.environ.pop(key, None)
-    os.environ.update({k: str(v) for k, v in env.items()})
     seconds = {}
-    try:
+    with mock.patch.dict(os.environ, {k: str(v) for k, v in env.items()}):  # the kernels inherit it; restored after
+        for key in {"OTLATENT_PRECISION", "OTLATENT_WORKERS"} - set(settings):
+            os.environ.pop(key, None)
         for source in nb.notebook_sources(notebooks):
             notebook = nb.source_notebook(source, folder)
             t0 = time.perf_counter()
@@ -67,12 +71,6 @@ def run_config(name: str, settings: dict, root: Path, dataset: str, preset: str,
             )
             seconds[source.stem[:2]] = time.perf_counter() - t0
             print(f"  {name:<24s} notebook {source.stem[:2]}: {seconds[source.stem[:2]]:7.1f} s", flush=True)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     return seconds
 
 
@@ -115,8 +113,7 @@ def main() -> None:
         if args.verdicts:
             print("\nnotebook 06 verdict cells that differ between runs (all cells / without 'random vs random'):")
             for a, b in itertools.combinations(args.configs, 2):
-                folders = [root / n.replace(" ", "_") for n in (a, b)]
-                both, diff = changed_verdicts(*folders, args.dataset)
+                both, diff = changed_verdicts(run_folder(root, a), run_folder(root, b), args.dataset)
                 real = diff.set != "random vs random"
                 print(
                     f"  {a} vs {b}: {len(diff)} of {len(both)}; "
